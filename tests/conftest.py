@@ -1,0 +1,46 @@
+"""Shared fixtures.
+
+``../shared`` (third-party data, never committed) is found through ``PNEUMOSCOPE_SHARED`` or next to
+the repository. Tests that need it use the ``shared_dir`` fixture: they skip on a developer machine
+without the folder, and FAIL under CI (``CI`` set), where the folder is always present.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def shared_path() -> Path:
+    return Path(os.environ.get("PNEUMOSCOPE_SHARED", REPO_ROOT.parent / "shared")).resolve()
+
+
+def require_shared(*parts: str) -> Path:
+    """Path inside ../shared; skip (locally) or fail (CI) when it is missing."""
+    path = shared_path().joinpath(*parts)
+    if not path.exists():
+        msg = f"shared data not found: {path} (set PNEUMOSCOPE_SHARED)"
+        if os.environ.get("CI"):
+            pytest.fail(msg)
+        pytest.skip(msg)
+    return path
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    return require_shared()
+
+
+@pytest.fixture(scope="session")
+def dicom_dir() -> Path:
+    return require_shared("data", "dicom")
+
+
+@pytest.fixture(scope="session")
+def kermany_dir() -> Path:
+    return require_shared("data", "kermany")

@@ -1,0 +1,33 @@
+"""``python -m training {train,evaluate,export}``: the training package's command line."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+COMMANDS = {
+    "train": ("training.train", "train a model on a {NORMAL,PNEUMONIA} folder (patient-grouped validation)"),
+    "evaluate": ("training.evaluate", "score a checkpoint or an ONNX model and write the evaluation report"),
+    "export": ("training.export", "export a checkpoint to ONNX with probability and Grad-CAM outputs"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m training", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, (module, help_text) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text,
+                           formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        importlib.import_module(module).add_arguments(p)
+        p.set_defaults(_module=module)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(importlib.import_module(args._module).main(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

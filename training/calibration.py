@@ -1,0 +1,69 @@
+"""Post-hoc calibration and operating points, fitted on the validation split only."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def nll(logits: np.ndarray, labels: np.ndarray, temperature: float) -> float:
+    p = np.clip(_sigmoid(np.asarray(logits, np.float64) / temperature), 1e-12, 1 - 1e-12)
+    y = np.asarray(labels, np.float64)
+    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+
+
+def fit_temperature(logits: np.ndarray, labels: np.ndarray, t_min: float = 1.0, t_max: float = 10.0) -> float:
+    """Temperature minimising validation NLL, searched on a log grid then refined.
+
+    ``t_min`` defaults to 1: on a near-separable validation split (this one scores AUROC ~0.99)
+    the NLL-optimal temperature sharpens the model beyond what it has shown it can do on unseen
+    hospitals/patients; we allow softening but never sharpening beyond the trained model.
+    """
+    grid = np.exp(np.linspace(np.log(t_min), np.log(t_max), 200))
+    losses = [nll(logits, labels, t) for t in grid]
+    best = int(np.argmin(losses))
+    lo, hi = grid[max(best - 1, 0)], grid[min(best + 1, len(grid) - 1)]
+    fine = np.linspace(lo, hi, 100)
+    return float(fine[int(np.argmin([nll(logits, labels, t) for t in fine]))])
+
+
+def high_sensitivity_threshold(probs: np.ndarray, labels: np.ndarray, min_sensitivity: float = 0.95) -> float:
+    """The highest threshold (most specific) whose sensitivity is still >= ``min_sensitivity``.
+
+    The threshold lies midway between the positive score that must stay above it and the next lower
+    score, so that it does not sit exactly on a validation sample.
+    """
+    probs = np.asarray(probs, np.float64)
+    pos = np.sort(probs[np.asarray(labels) == 1])
+    if pos.size == 0:
+        return 0.5
+    k = int(np.floor((1 - min_sensitivity) * pos.size + 1e-9))  # positives allowed below threshold
+    upper = pos[k]
+    below = probs[probs < upper]
+    lower = below.max() if below.size else 0.0
+    return float((upper + lower) / 2)
+
+
+def youden_threshold(probs: np.ndarray, labels: np.ndarray) -> float:
+    from sklearn.metrics import roc_curve
+
+    fpr, tpr, thr = roc_curve(labels, probs)
+    i = int(np.argmax(tpr - fpr))
+    t = float(thr[i])
+    return min(max(t, 0.0), 1.0)
+
+
+def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, n_bins: int = 15) -> float:
+    """ECE with equal-width bins over the positive-class probability."""
+    probs = np.asarray(probs, np.float64)
+    labels = np.asarray(labels, np.float64)
+    bins = np.minimum((probs * n_bins).astype(int), n_bins - 1)
+    ece = 0.0
+    for b in range(n_bins):
+        m = bins == b
+        if m.any():
+            ece += m.mean() * abs(probs[m].mean() - labels[m].mean())
+    return float(ece)

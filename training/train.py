@@ -1,0 +1,364 @@
+"""``python -m training train``: transfer learning with a patient-grouped validation split.
+
+Shape of torchvision's reference ``train.py``: ``add_arguments()`` -> ``main(args)`` ->
+``train_one_epoch()`` / ``evaluate()``, argparse at the edge, a frozen :class:`TrainConfig` inside
+(saved in every checkpoint). Resumable from ``RUN_DIR/last.pt``; ``RUN_DIR/best.pt`` holds the
+epoch with the lowest validation loss, with calibration (temperature, operating points, heatmap
+scale) added at the end of the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import os
+import random
+import subprocess
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from training.augment import AugmentConfig, augment
+from training.calibration import (
+    expected_calibration_error,
+    fit_temperature,
+    high_sensitivity_threshold,
+    youden_threshold,
+)
+from training.data import CLASSES, build_cache, discover, grouped_split, load_split, manifest_summary, save_split
+from training.models import ARCHITECTURES, build_model
+from viewer.core.preprocess import MODEL_INPUT_SIZE
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    data: str
+    out: str
+    arch: str = "mobilenet_v2"
+    init: str = "none"
+    epochs: int = 10
+    freeze_epochs: int = 1
+    freeze_blocks: int = 0
+    batch_size: int = 32
+    lr: float = 5e-4
+    weight_decay: float = 0.05
+    label_smoothing: float = 0.05
+    dropout: float = 0.3
+    pos_weight: float | None = None  # None: n_normal / n_pneumonia of the training subset
+    val_fraction: float = 0.15
+    seed: int = 0
+    patience: int = 3
+    device: str = "cpu"
+    bf16: bool = True
+    channels_last: bool = True
+    threads: int = 0
+    limit: int = 0
+    max_steps: int = 0
+    cache_dir: str = ""
+    input_size: int = MODEL_INPUT_SIZE
+    min_sensitivity: float = 0.95
+    progress: bool = True
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", required=True, help="dataset root: {NORMAL,PNEUMONIA}/ or train/{NORMAL,PNEUMONIA}/")
+    p.add_argument("--out", required=True, help="run folder (checkpoints, split.csv, epochs.csv, calibration)")
+    p.add_argument("--arch", default="mobilenet_v2", choices=ARCHITECTURES, help="backbone (default mobilenet_v2)")
+    p.add_argument("--init", default="none",
+                   help="'imagenet' (torchvision's own weights, must be cached locally), a path to an "
+                        "ImageNet state-dict file (e.g. ../shared/weights/mobilenet_v2_imagenet.pth), or 'none'")
+    p.add_argument("--epochs", type=int, default=10, help="maximum epochs including frozen ones (default 10)")
+    p.add_argument("--freeze-epochs", type=int, default=1, help="first epochs with the backbone frozen (default 1)")
+    p.add_argument("--freeze-blocks", type=int, default=0,
+                   help="feature blocks kept frozen during fine-tuning, for speed (default 0 = none)")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--lr", type=float, default=5e-4, help="peak AdamW learning rate (cosine schedule, warm-up)")
+    p.add_argument("--weight-decay", type=float, default=0.05)
+    p.add_argument("--label-smoothing", type=float, default=0.05)
+    p.add_argument("--dropout", type=float, default=0.3)
+    p.add_argument("--pos-weight", type=float, default=None,
+                   help="BCE weight of the pneumonia class (default: n_normal / n_pneumonia)")
+    p.add_argument("--val-fraction", type=float, default=0.15, help="patient-grouped validation share of train")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--patience", type=int, default=3, help="early stopping: epochs without val-loss improvement")
+    p.add_argument("--device", default="cpu", help="cpu or cuda (cuda uses fp16 mixed precision)")
+    p.add_argument("--no-bf16", dest="bf16", action="store_false", help="CPU: disable bfloat16 autocast")
+    p.add_argument("--no-channels-last", dest="channels_last", action="store_false")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: all cores)")
+    p.add_argument("--limit", type=int, default=0, help="use at most N images (seeded, both classes): smoke tests")
+    p.add_argument("--max-steps", type=int, default=0, help="stop each epoch after N steps: smoke tests")
+    p.add_argument("--cache-dir", default="", help="decoded-image cache (default: RUN_DIR/../.cache)")
+    p.add_argument("--min-sensitivity", type=float, default=0.95, help="sensitivity of the default operating point")
+    p.add_argument("--resume", action="store_true", help="continue from RUN_DIR/last.pt")
+    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    names = {f.name for f in fields(TrainConfig)}
+    return TrainConfig(**{k: v for k, v in vars(args).items() if k in names})
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def git_commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
+                             cwd=Path(__file__).resolve().parent)
+        return out.stdout.strip() if out.returncode == 0 else ""
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def _autocast(cfg: TrainConfig):
+    if cfg.device.startswith("cuda"):
+        return torch.autocast("cuda", dtype=torch.float16)
+    return torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16)
+
+
+def _batch(images: np.ndarray, idx: np.ndarray, cfg: TrainConfig) -> torch.Tensor:
+    x = torch.from_numpy(np.ascontiguousarray(images[idx])).to(cfg.device).float().div_(255.0).unsqueeze(1)
+    return x
+
+
+def set_stage(model, epoch: int, cfg: TrainConfig) -> str:
+    frozen_all = epoch < cfg.freeze_epochs
+    blocks = list(model.features.children())
+    if len(blocks) == 1 and hasattr(blocks[0], "children"):  # densenet: Sequential(features, relu)
+        blocks = list(blocks[0].children()) + blocks[1:]
+    for i, b in enumerate(blocks):
+        trainable = not frozen_all and i >= cfg.freeze_blocks
+        for prm in b.parameters():
+            prm.requires_grad_(trainable)
+    return "frozen" if frozen_all else "finetune"
+
+
+def _freeze_bn_of_frozen(model) -> None:
+    for m in model.modules():
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            if not any(p.requires_grad for p in m.parameters()):
+                m.eval()
+
+
+def train_one_epoch(model, images, labels, opt, sched, cfg, epoch, pos_weight, gen) -> dict:
+    model.train()
+    _freeze_bn_of_frozen(model)
+    order = torch.randperm(len(labels), generator=gen).numpy()
+    n_steps = len(order) // cfg.batch_size
+    if cfg.max_steps:
+        n_steps = min(n_steps, cfg.max_steps)
+    aug = AugmentConfig()
+    pw = torch.tensor(pos_weight, device=cfg.device)
+    total, seen, t0 = 0.0, 0, time.perf_counter()
+    it = range(n_steps)
+    if cfg.progress:
+        from tqdm import tqdm
+
+        it = tqdm(it, desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="batch", dynamic_ncols=True)
+    for step in it:
+        idx = order[step * cfg.batch_size:(step + 1) * cfg.batch_size]
+        x = augment(_batch(images, idx, cfg), aug, gen)
+        if cfg.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        y = torch.from_numpy(labels[idx]).float().to(cfg.device)
+        y_s = y * (1 - cfg.label_smoothing) + 0.5 * cfg.label_smoothing
+        with _autocast(cfg):
+            logit = model(x)
+        loss = F.binary_cross_entropy_with_logits(logit.float(), y_s, pos_weight=pw)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        total += loss.item() * len(idx)
+        seen += len(idx)
+        if cfg.progress:
+            it.set_postfix(loss=f"{total / seen:.4f}", lr=f"{sched.get_last_lr()[0]:.2e}")
+    dt = time.perf_counter() - t0
+    return {"train_loss": total / max(seen, 1), "train_seconds": dt, "images_per_s": seen / max(dt, 1e-9)}
+
+
+@torch.no_grad()
+def predict_arrays(model, images: np.ndarray, cfg: TrainConfig, batch_size: int = 64, with_cam: bool = False):
+    """fp32 logits (and raw CAM maxima) for cached uint8 images, no augmentation."""
+    model.eval()
+    logits, cam_max = [], []
+    for s in range(0, len(images), batch_size):
+        x = _batch(images, np.arange(s, min(s + batch_size, len(images))), cfg)
+        if cfg.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        if with_cam:
+            lg, cam = model.forward_with_cam(x)
+            cam_max.append(cam.flatten(1).amax(1).cpu().numpy())
+        else:
+            lg = model(x)
+        logits.append(lg.float().cpu().numpy())
+    out = np.concatenate(logits) if logits else np.zeros(0, np.float32)
+    return (out, np.concatenate(cam_max)) if with_cam else out
+
+
+def evaluate(model, images, labels, cfg: TrainConfig) -> dict:
+    from sklearn.metrics import roc_auc_score
+
+    logits = predict_arrays(model, images, cfg)
+    y = labels.astype(np.float64)
+    probs = 1 / (1 + np.exp(-logits))
+    loss = float(F.binary_cross_entropy_with_logits(torch.from_numpy(logits).double(), torch.from_numpy(y)))
+    pred = probs >= 0.5
+    tp, tn = int(((pred == 1) & (y == 1)).sum()), int(((pred == 0) & (y == 0)).sum())
+    npos, nneg = int(y.sum()), int((1 - y).sum())
+    auc = float(roc_auc_score(y, probs)) if 0 < npos < len(y) else float("nan")
+    return {"val_loss": loss, "val_auroc": auc, "val_accuracy": float((pred == y).mean()),
+            "val_sensitivity": tp / max(npos, 1), "val_specificity": tn / max(nneg, 1)}
+
+
+def _lr_lambda(total_steps: int, warmup: int):
+    def f(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        prog = min(1.0, (step - warmup) / max(1, total_steps - warmup))
+        return 0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * prog))
+
+    return f
+
+
+def _atomic_save(obj, path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def prepare_data(cfg: TrainConfig, out: Path):
+    all_samples = discover(cfg.data, split="train")
+    if cfg.limit:
+        rng = np.random.default_rng(cfg.seed)
+        keep = []
+        for label in range(len(CLASSES)):
+            idx = [i for i, s in enumerate(all_samples) if s.label == label]
+            keep += list(rng.permutation(idx)[: cfg.limit // len(CLASSES)])
+        all_samples = [all_samples[i] for i in sorted(keep)]
+    split_path = out / "split.csv"
+    if split_path.exists():
+        train, val = load_split(split_path, Path(cfg.data) if not (Path(cfg.data) / "train").is_dir()
+                                else Path(cfg.data))
+    else:
+        train, val = grouped_split(all_samples, cfg.val_fraction, cfg.seed)
+        save_split(split_path, train, val, cfg.seed, str(Path(cfg.data).resolve()))
+    cache_dir = Path(cfg.cache_dir) if cfg.cache_dir else out.parent / ".cache"
+    images = build_cache(train + val, cache_dir, cfg.input_size, progress=cfg.progress)
+    labels = np.array([s.label for s in train + val], np.int64)
+    n_tr = len(train)
+    return train, val, images[:n_tr], labels[:n_tr], images[n_tr:], labels[n_tr:]
+
+
+def calibrate(model, val_images, val_labels, cfg: TrainConfig) -> dict:
+    logits, cam_max = predict_arrays(model, val_images, cfg, with_cam=True)
+    t = fit_temperature(logits, val_labels)
+    probs = 1 / (1 + np.exp(-logits / t))
+    pos_cam = cam_max[val_labels == 1]
+    scale = float(np.percentile(pos_cam, 99)) if pos_cam.size else float(cam_max.max(initial=1.0))
+    from sklearn.metrics import roc_auc_score
+
+    return {
+        "temperature": t,
+        "operating_points": {
+            "high_sensitivity": high_sensitivity_threshold(probs, val_labels, cfg.min_sensitivity),
+            "youden": youden_threshold(probs, val_labels),
+        },
+        "default_operating_point": "high_sensitivity",
+        "min_sensitivity": cfg.min_sensitivity,
+        "heatmap_scale": max(scale, 1e-6),
+        "val_metrics": {
+            "n": int(len(val_labels)),
+            "roc_auc": float(roc_auc_score(val_labels, probs)),
+            "ece_before": expected_calibration_error(1 / (1 + np.exp(-logits)), val_labels),
+            "ece_after": expected_calibration_error(probs, val_labels),
+        },
+    }, logits
+
+
+def main(args: argparse.Namespace) -> int:
+    cfg = config_from_args(args)
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    seed_everything(cfg.seed)
+    train, val, tr_img, tr_lab, va_img, va_lab = prepare_data(cfg, out)
+    print(f"train {len(train)} images ({int(tr_lab.sum())} pneumonia), val {len(val)} ({int(va_lab.sum())} pneumonia)")
+    pos_weight = cfg.pos_weight if cfg.pos_weight is not None else float((tr_lab == 0).sum() / max(tr_lab.sum(), 1))
+
+    model = build_model(cfg.arch, cfg.init, cfg.dropout).to(cfg.device)
+    if cfg.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    steps_per_epoch = len(tr_lab) // cfg.batch_size
+    if cfg.max_steps:
+        steps_per_epoch = min(steps_per_epoch, cfg.max_steps)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, _lr_lambda(steps_per_epoch * cfg.epochs, warmup=min(100, steps_per_epoch)))
+    gen = torch.Generator().manual_seed(cfg.seed)
+    start, best_loss, bad_epochs = 0, float("inf"), 0
+    last = out / "last.pt"
+    if getattr(args, "resume", False) and last.exists():
+        ck = torch.load(last, map_location=cfg.device, weights_only=False)
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optimizer"])
+        sched.load_state_dict(ck["scheduler"])
+        gen.set_state(ck["rng"]["torch_gen"])
+        torch.set_rng_state(ck["rng"]["torch"])
+        start, best_loss, bad_epochs = ck["epoch"] + 1, ck["best_loss"], ck["bad_epochs"]
+        print(f"resumed from {last} at epoch {start + 1}")
+
+    data_summary = {**manifest_summary(cfg.data), "n_train": len(train), "n_val": len(val),
+                    "train_pneumonia": int(tr_lab.sum()), "val_pneumonia": int(va_lab.sum())}
+    log_path = out / "epochs.csv"
+    for epoch in range(start, cfg.epochs):
+        if bad_epochs >= cfg.patience:
+            print(f"early stopping: no val-loss improvement for {cfg.patience} epochs")
+            break
+        stage = set_stage(model, epoch, cfg)
+        row = {"epoch": epoch + 1, "stage": stage, "lr": sched.get_last_lr()[0]}
+        row.update(train_one_epoch(model, tr_img, tr_lab, opt, sched, cfg, epoch, pos_weight, gen))
+        t0 = time.perf_counter()
+        row.update(evaluate(model, va_img, va_lab, cfg))
+        row["val_seconds"] = time.perf_counter() - t0
+        improved = row["val_loss"] < best_loss
+        best_loss = min(best_loss, row["val_loss"])
+        bad_epochs = 0 if improved else bad_epochs + 1
+        state = {"model": model.state_dict(), "config": asdict(cfg), "epoch": epoch, "val_metrics": row,
+                 "data_summary": data_summary, "source_commit": git_commit(), "classes": list(CLASSES)}
+        if improved:
+            _atomic_save(state, out / "best.pt")
+        _atomic_save({**state, "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+                      "best_loss": best_loss, "bad_epochs": bad_epochs,
+                      "rng": {"torch": torch.get_rng_state(), "torch_gen": gen.get_state()}}, last)
+        new = not log_path.exists()
+        with open(log_path, "a", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=list(row))
+            if new:
+                w.writeheader()
+            w.writerow(row)
+        print(json.dumps({k: (round(v, 5) if isinstance(v, float) else v) for k, v in row.items()}), flush=True)
+
+    best = torch.load(out / "best.pt", map_location=cfg.device, weights_only=False)
+    model.load_state_dict(best["model"])
+    calib, val_logits = calibrate(model, va_img, va_lab, cfg)
+    best["calibration"] = calib
+    _atomic_save(best, out / "best.pt")
+    (out / "calibration.json").write_text(json.dumps(calib, indent=2))
+    with open(out / "val_predictions.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["file", "label", "logit", "probability"])
+        for s, lg in zip(val, val_logits):
+            w.writerow([s.rel, s.label, f"{lg:.6f}", f"{1 / (1 + math.exp(-lg / calib['temperature'])):.6f}"])
+    print("calibration:", json.dumps(calib))
+    return 0
