@@ -98,11 +98,14 @@ class StudyMetadata:
 
     @property
     def inverted(self) -> bool:
-        """True when the stored values must be inverted to show bones bright."""
-        inv = self.photometric == "MONOCHROME1"
-        if self.presentation_lut_shape == "INVERSE":
-            inv = not inv
-        return inv
+        """True when the stored values must be inverted to show bones bright.
+
+        MONOCHROME1 means "the minimum value is white" (PS3.3 C.7.6.3.1.2). Presentation LUT Shape
+        INVERSE on a MONOCHROME1 image restates that same inversion (the DX IOD requires INVERSE with
+        MONOCHROME1 and IDENTITY with MONOCHROME2, PS3.3 C.8.11.6.1.2): it does not cancel it. On a
+        MONOCHROME2 image INVERSE does invert (as pydicom's apply_presentation_lut does).
+        """
+        return self.photometric == "MONOCHROME1" or self.presentation_lut_shape == "INVERSE"
 
 
 @dataclass(frozen=True)

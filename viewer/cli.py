@@ -1,0 +1,251 @@
+"""``pneumoscope-cli``: the headless side of the viewer.
+
+Subcommands (``build_parser()`` returns the subparsers so more can be added, e.g. ``predict``):
+
+- ``info FILE [--json] [--tags]``: what the file is and how it will be displayed.
+- ``render FILE OUT.png [--frame N] [--window C W] [--force]``: the display rendering (default
+  window unless ``--window``), written atomically; an existing OUT is kept unless ``--force``.
+
+Errors print one line on stderr and exit with status 2 (argparse uses 2 for usage errors too).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+
+import cv2
+
+from viewer.core.display import default_window, presets, render
+from viewer.core.errors import StudyError
+from viewer.core.io import load_study
+from viewer.core.study import Study, VoiLut, WindowPreset
+
+PROG = "pneumoscope-cli"
+EXIT_ERROR = 2
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
+
+
+class CliError(Exception):
+    """A user-facing error of the command line itself (bad option value, existing output...)."""
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("pneumoscope")
+    except Exception:
+        return "unknown"
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]:
+    parser = argparse.ArgumentParser(
+        prog=PROG, description="Pneumoscope chest X-ray viewer, command line tools (research use only)."
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    info = sub.add_parser("info", help="describe a study file and how it will be displayed")
+    info.add_argument("file", help="DICOM, PNG, JPEG or TIFF file")
+    info.add_argument("--json", action="store_true", help="print JSON instead of text")
+    info.add_argument("--tags", action="store_true", help="also list every header element")
+    info.set_defaults(func=cmd_info)
+
+    rend = sub.add_parser("render", help="write the display rendering of a frame as an image")
+    rend.add_argument("file", help="DICOM, PNG, JPEG or TIFF file")
+    rend.add_argument("out", help="output image (.png, .jpg or .tif)")
+    rend.add_argument("--frame", type=int, default=0, metavar="N", help="frame index, from 0 (default 0)")
+    rend.add_argument(
+        "--window", nargs=2, type=float, metavar=("CENTER", "WIDTH"), help="window instead of the default"
+    )
+    rend.add_argument("--force", action="store_true", help="overwrite OUT if it exists")
+    rend.set_defaults(func=cmd_render)
+    return parser, sub
+
+
+# --- info -----------------------------------------------------------------------------------------
+
+
+def window_dict(window: WindowPreset | VoiLut) -> dict:
+    if isinstance(window, VoiLut):
+        return {
+            "type": "voi_lut",
+            "name": window.name,
+            "first_mapped": window.first_mapped,
+            "entries": int(len(window.lut)),
+            "bits": window.bits,
+        }
+    return {
+        "type": "window",
+        "name": window.name,
+        "center": round(float(window.center), 4),
+        "width": round(float(window.width), 4),
+        "function": window.function,
+    }
+
+
+def describe(study: Study, tags: bool = False) -> dict:
+    """Everything ``info`` reports, JSON-serialisable."""
+    meta = study.meta
+    spacing = meta.pixel_spacing
+    out = {
+        "file": study.path,
+        "format": meta.source_format,
+        "transfer_syntax": meta.transfer_syntax,
+        "rows": meta.rows,
+        "columns": meta.columns,
+        "frames": study.n_frames,
+        "bits_allocated": meta.bits_allocated,
+        "bits_stored": meta.bits_stored,
+        "photometric": meta.photometric,
+        "presentation_lut_shape": meta.presentation_lut_shape,
+        "inverted_for_display": meta.inverted,
+        "was_colour": meta.was_colour,
+        "default_window": window_dict(default_window(study)),
+        "presets": [window_dict(w) for w in presets(study)],
+        "pixel_spacing": {"row_mm": spacing.row_mm, "col_mm": spacing.col_mm, "source": spacing.source.value},
+        "patient": asdict(meta.patient),
+        "study": asdict(meta.study),
+        "notices": list(meta.notices),
+    }
+    if tags:
+        out["tags"] = [list(row) for row in meta.raw_tags]
+    return out
+
+
+def _window_text(w: dict) -> str:
+    if w["type"] == "voi_lut":
+        return f"VOI LUT '{w['name']}' ({w['entries']} entries, {w['bits']}-bit)"
+    name = f" '{w['name']}'" if w["name"] else ""
+    return f"C {w['center']:g} / W {w['width']:g} {w['function']}{name}"
+
+
+def format_text(d: dict) -> str:
+    p, s, sp = d["patient"], d["study"], d["pixel_spacing"]
+    frames = f", {d['frames']} frames" if d["frames"] > 1 else ""
+    inversion = "inverted for display (bones bright)" if d["inverted_for_display"] else "not inverted"
+    spacing = (
+        f"{sp['row_mm']:g} x {sp['col_mm']:g} mm (row x column), source: {sp['source']}"
+        if sp["row_mm"]
+        else "none (measurements in pixels)"
+    )
+    age = f" ({p['age_years']:g} years)" if p["age_years"] is not None else ""
+    lines = [
+        ("File", d["file"]),
+        ("Format", d["format"] + (f", {d['transfer_syntax']}" if d["transfer_syntax"] else "")),
+        (
+            "Size",
+            f"{d['columns']} x {d['rows']} pixels{frames}, {d['bits_stored']} of {d['bits_allocated']} bits",
+        ),
+        ("Photometric", f"{d['photometric']}" + (" (converted to grey)" if d["was_colour"] else "")),
+        ("Presentation LUT", d["presentation_lut_shape"] or "-"),
+        ("Display", inversion),
+        ("Default window", _window_text(d["default_window"])),
+        ("Presets", "; ".join(_window_text(w) for w in d["presets"]) or "-"),
+        ("Pixel spacing", spacing),
+        ("Patient", ", ".join(x for x in (p["name"], p["id"], p["sex"]) if x) or "-"),
+        ("Birth date / age", f"{p['birth_date'] or '-'} / {p['age'] or '-'}{age}"),
+        ("Study", " ".join(x for x in (s["date"], s["time"], s["description"]) if x) or "-"),
+        ("Modality / body part", f"{s['modality'] or '-'} / {s['body_part'] or '-'}"),
+        ("View / laterality", f"{s['view_position'] or '-'} / {s['laterality'] or '-'}"),
+        ("Institution", s["institution"] or "-"),
+        ("Accession", s["accession"] or "-"),
+        ("SOP class", s["sop_class"] or "-"),
+    ]
+    lines += [("Notice", n) for n in d["notices"]]
+    text = "\n".join(f"{k + ':':22s}{v}" for k, v in lines)
+    if "tags" in d:
+        text += "\n\n" + "\n".join(f"{t:13s} {kw:40s} {vr:3s} {val}" for t, kw, vr, val in d["tags"])
+    return text
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    d = describe(load_study(args.file), tags=args.tags)
+    print(json.dumps(d, indent=2, ensure_ascii=False) if args.json else format_text(d))
+    return 0
+
+
+# --- render ---------------------------------------------------------------------------------------
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write to a temporary file in the same folder, then rename over ``path`` (never half a file)."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    suffix = out.suffix.lower()
+    if suffix not in IMAGE_SUFFIXES:
+        raise CliError(f"output must end in {', '.join(IMAGE_SUFFIXES)}: {out}")
+    if out.is_dir():
+        raise CliError(f"output is a folder: {out}")
+    if not out.parent.resolve().is_dir():
+        raise CliError(f"output folder does not exist: {out.parent}")
+    if out.exists() and not args.force:
+        raise CliError(f"{out} already exists (use --force to overwrite)")
+    study = load_study(args.file)
+    if not 0 <= args.frame < study.n_frames:
+        raise CliError(
+            f"--frame {args.frame} is out of range: the study has {study.n_frames} frame(s), 0 to {study.n_frames - 1}"
+        )
+    frame = study.frames[args.frame]
+    window = default_window(study.meta, frame)
+    if args.window is not None:
+        center, width = args.window
+        if not width > 0:
+            raise CliError(f"--window width must be positive, got {width:g}")
+        function = window.function if isinstance(window, WindowPreset) else "LINEAR"
+        window = WindowPreset(center=center, width=width, name="command line", function=function)
+    image = render(frame, study.meta, window)
+    ok, encoded = cv2.imencode(suffix, image)
+    if not ok:
+        raise CliError(f"could not encode {suffix} image")
+    try:
+        write_atomic(out, encoded.tobytes())
+    except OSError as exc:
+        raise CliError(f"cannot write {out}: {exc.strerror or exc}") from None
+    print(
+        f"{out}: {image.shape[1]} x {image.shape[0]}, frame {args.frame}, {_window_text(window_dict(window))}"
+    )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser, _ = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (StudyError, CliError) as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+    except BrokenPipeError:  # output piped into head & co.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # never a traceback for the user
+        print(f"{PROG}: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+    return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())
