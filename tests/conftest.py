@@ -44,3 +44,13 @@ def dicom_dir() -> Path:
 @pytest.fixture(scope="session")
 def kermany_dir() -> Path:
     return require_shared("data", "kermany")
+
+
+@pytest.fixture(scope="session")
+def tiny_model_path(tmp_path_factory) -> Path:
+    """A valid, contract-compliant ONNX model file (a 4-channel toy network built with ``onnx.helper``,
+    no torch; see tests/fixtures_models.py for what it computes). Bright images score PNEUMONIA."""
+    pytest.importorskip("onnx")
+    from fixtures_models import write_tiny_model
+
+    return write_tiny_model(tmp_path_factory.mktemp("models") / "tiny.onnx")
