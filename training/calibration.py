@@ -54,16 +54,3 @@ def youden_threshold(probs: np.ndarray, labels: np.ndarray) -> float:
     i = int(np.argmax(tpr - fpr))
     t = float(thr[i])
     return min(max(t, 0.0), 1.0)
-
-
-def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, n_bins: int = 15) -> float:
-    """ECE with equal-width bins over the positive-class probability."""
-    probs = np.asarray(probs, np.float64)
-    labels = np.asarray(labels, np.float64)
-    bins = np.minimum((probs * n_bins).astype(int), n_bins - 1)
-    ece = 0.0
-    for b in range(n_bins):
-        m = bins == b
-        if m.any():
-            ece += m.mean() * abs(probs[m].mean() - labels[m].mean())
-    return float(ece)

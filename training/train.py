@@ -26,12 +26,20 @@ import torch.nn.functional as F
 
 from training.augment import AugmentConfig, augment
 from training.calibration import (
-    expected_calibration_error,
     fit_temperature,
     high_sensitivity_threshold,
     youden_threshold,
 )
-from training.data import CLASSES, build_cache, discover, grouped_split, load_split, manifest_summary, save_split
+from training.data import (
+    CLASSES,
+    build_cache,
+    discover,
+    grouped_split,
+    load_split,
+    manifest_summary,
+    save_split,
+)
+from training.metrics import expected_calibration_error
 from training.models import ARCHITECTURES, build_model
 from viewer.core.preprocess import MODEL_INPUT_SIZE
 
@@ -285,6 +293,24 @@ def calibrate(model, val_images, val_labels, cfg: TrainConfig) -> dict:
     }, logits
 
 
+def _trim_epoch_log(log_path: Path, start: int) -> None:
+    """Keep only the rows of epochs 1..``start`` (the epochs the run resumes after; none on a fresh start)."""
+    if not log_path.exists():
+        return
+    if start == 0:
+        log_path.unlink()  # a fresh run in an old folder: the old log belongs to another run
+        return
+    with open(log_path, newline="") as f:
+        reader = csv.DictReader(f)
+        fieldnames, rows = reader.fieldnames or [], [r for r in reader if int(r["epoch"]) <= start]
+    tmp = log_path.with_name(log_path.name + ".tmp")
+    with open(tmp, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=fieldnames)
+        w.writeheader()
+        w.writerows(rows)
+    os.replace(tmp, log_path)
+
+
 def main(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)
     out = Path(cfg.out)
@@ -317,10 +343,13 @@ def main(args: argparse.Namespace) -> int:
         torch.set_rng_state(ck["rng"]["torch"])
         start, best_loss, bad_epochs = ck["epoch"] + 1, ck["best_loss"], ck["bad_epochs"]
         print(f"resumed from {last} at epoch {start + 1}")
+    elif getattr(args, "resume", False):
+        print(f"--resume: no {last} yet, starting from epoch 1")
 
     data_summary = {**manifest_summary(cfg.data), "n_train": len(train), "n_val": len(val),
                     "train_pneumonia": int(tr_lab.sum()), "val_pneumonia": int(va_lab.sum())}
     log_path = out / "epochs.csv"
+    _trim_epoch_log(log_path, start)
     for epoch in range(start, cfg.epochs):
         if bad_epochs >= cfg.patience:
             print(f"early stopping: no val-loss improvement for {cfg.patience} epochs")
@@ -334,6 +363,14 @@ def main(args: argparse.Namespace) -> int:
         improved = row["val_loss"] < best_loss
         best_loss = min(best_loss, row["val_loss"])
         bad_epochs = 0 if improved else bad_epochs + 1
+        # Log first, checkpoint second: a crash in between leaves a row that resuming trims away
+        # (_trim_epoch_log), never a trained epoch without its row.
+        new = not log_path.exists()
+        with open(log_path, "a", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=list(row))
+            if new:
+                w.writeheader()
+            w.writerow(row)
         state = {"model": model.state_dict(), "config": asdict(cfg), "epoch": epoch, "val_metrics": row,
                  "data_summary": data_summary, "source_commit": git_commit(), "classes": list(CLASSES)}
         if improved:
@@ -341,12 +378,6 @@ def main(args: argparse.Namespace) -> int:
         _atomic_save({**state, "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
                       "best_loss": best_loss, "bad_epochs": bad_epochs,
                       "rng": {"torch": torch.get_rng_state(), "torch_gen": gen.get_state()}}, last)
-        new = not log_path.exists()
-        with open(log_path, "a", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=list(row))
-            if new:
-                w.writeheader()
-            w.writerow(row)
         print(json.dumps({k: (round(v, 5) if isinstance(v, float) else v) for k, v in row.items()}), flush=True)
 
     best = torch.load(out / "best.pt", map_location=cfg.device, weights_only=False)
@@ -358,7 +389,7 @@ def main(args: argparse.Namespace) -> int:
     with open(out / "val_predictions.csv", "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["file", "label", "logit", "probability"])
-        for s, lg in zip(val, val_logits):
+        for s, lg in zip(val, val_logits, strict=True):
             w.writerow([s.rel, s.label, f"{lg:.6f}", f"{1 / (1 + math.exp(-lg / calib['temperature'])):.6f}"])
     print("calibration:", json.dumps(calib))
     return 0
