@@ -1,0 +1,239 @@
+"""GUI benchmark: open -> image on screen -> heatmap on screen, opacity-slider step, memory.
+
+    python benchmarks/bench_gui.py [--shared PATH] [--model FILE]
+
+Prints numbers, asserts nothing. Uses the shipped model (assets/models) when present, else the tiny
+test model (built with ``onnx`` from tests/fixtures_models.py) and says so. Runs on the offscreen Qt
+platform unless DISPLAY is set (then the real window system, e.g. Xvfb).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+if not os.environ.get("DISPLAY"):
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+_tmp = tempfile.TemporaryDirectory(prefix="pneumoscope-bench-")
+os.environ["PNEUMOSCOPE_SETTINGS_DIR"] = str(Path(_tmp.name) / "settings")
+os.environ["PNEUMOSCOPE_LOG_DIR"] = str(Path(_tmp.name) / "logs")
+
+import numpy as np  # noqa: E402
+
+
+def rss_mb() -> float:
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024.0 * 1024.0) if sys.platform == "darwin" else peak / 1024.0
+
+
+def pick_model(explicit: str | None) -> tuple[str, str]:
+    from viewer.core.assets import default_model_path
+
+    if explicit:
+        return explicit, f"model given on the command line: {explicit}"
+    shipped = default_model_path()
+    if shipped.exists():
+        return str(shipped), f"shipped model {shipped}"
+    sys.path.insert(0, str(ROOT / "tests"))
+    from fixtures_models import write_tiny_model
+
+    path = write_tiny_model(Path(_tmp.name) / "tiny.onnx")
+    return str(path), (
+        f"shipped model not found ({shipped}): using the TINY TEST MODEL instead "
+        "(inference times are not representative)"
+    )
+
+
+def wait(app, cond, timeout=120.0):
+    from PySide6 import QtCore
+
+    end = time.perf_counter() + timeout
+    while not cond():
+        if time.perf_counter() > end:
+            raise TimeoutError("benchmark step timed out")
+        app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 5)
+
+
+class PaintCounter:
+    """Counts paint events of a widget (an event filter)."""
+
+    def __init__(self, widget):
+        from PySide6 import QtCore
+
+        class _Filter(QtCore.QObject):
+            count = 0
+
+            def eventFilter(self, obj, ev):  # noqa: N802 - Qt API
+                if ev.type() == QtCore.QEvent.Type.Paint:
+                    type(self).count += 1
+                return False
+
+        self._filter = _Filter()
+        widget.installEventFilter(self._filter)
+
+    @property
+    def count(self) -> int:
+        return type(self._filter).count
+
+
+def until_painted(app, paints, max_rounds: int = 200) -> None:
+    start = paints.count
+    for _ in range(max_rounds):
+        app.processEvents()
+        if paints.count > start:
+            return
+
+
+def pct(values, q):
+    return float(np.percentile(np.asarray(values), q))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--shared", default=os.environ.get("PNEUMOSCOPE_SHARED", str(ROOT.parent / "shared")))
+    ap.add_argument("--model", default=None)
+    ap.add_argument("--steps", type=int, default=100)
+    args = ap.parse_args()
+    chest = sorted((Path(args.shared) / "data" / "dicom" / "chest").glob("*.dcm"))
+
+    from PySide6 import QtCore
+
+    from viewer.gui.app import create_app
+    from viewer.gui.main_window import MainWindow
+
+    app = create_app()
+    model_path, model_note = pick_model(args.model)
+    print(f"platform: {app.platformName()}   model: {model_note}")
+    rss0 = rss_mb()
+    win = MainWindow(model_path=model_path)
+    win.resize(1600, 1000)
+    win.show()
+    wait(app, lambda: not win.model_loading)
+    if win.model is None:
+        print(f"model failed to load: {win.model_error}")
+        return 1
+    print(
+        f"model {win.model.info.name} {win.model.info.version} on {win.model.provider}; RSS with empty window "
+        f"{rss_mb():.0f} MB (process start {rss0:.0f} MB)"
+    )
+
+    # -- open -> image on screen -> heatmap on screen, one study at a time ----------------------------
+    print("\nopen -> on screen (ms)          image   heatmap   decode+render   inference")
+    for path in chest:
+        marks = {}
+        t0 = time.perf_counter()
+
+        def shown(eid, marks=marks):
+            win.view.viewport().repaint()  # synchronous paint: the pixels are on screen now
+            marks.setdefault("image", time.perf_counter())
+
+        def heat(eid, marks=marks):
+            win.view.viewport().repaint()
+            marks.setdefault("heatmap", time.perf_counter())
+
+        win.study_shown.connect(shown)
+        win.heatmap_shown.connect(heat)
+        (eid,) = win.open_paths([str(path)])
+        wait(
+            app,
+            lambda marks=marks, eid=eid: (
+                "heatmap" in marks
+                or win.entries[eid].state == "failed"
+                or win.entries[eid].ai_state == "failed"
+            ),
+        )
+        win.study_shown.disconnect(shown)
+        win.heatmap_shown.disconnect(heat)
+        e = win.entries[eid]
+        inf = f"{e.prediction.elapsed_ms:9.0f}" if e.prediction is not None else "      n/a"
+        img_ms = (marks.get("image", float("nan")) - t0) * 1000
+        hm_ms = (marks.get("heatmap", float("nan")) - t0) * 1000
+        print(f"  {path.name[:28]:28s} {img_ms:8.0f} {hm_ms:9.0f} {e.load_ms:15.0f} {inf}")
+        win.close_entry(eid)
+
+    # -- opacity slider on a 2000 x 2000 image -----------------------------------------------------------
+    sys.path.insert(0, str(ROOT / "tests"))
+    from gui_support import write_dicom
+
+    rng = np.random.default_rng(0)
+    big = rng.normal(2000, 400, (2000, 2000))
+    big[300:900, 1100:1700] += 1500
+    big = big.clip(0, 4095).astype(np.uint16)
+    big_path = write_dicom(Path(_tmp.name) / "big2000.dcm", big)
+    (eid,) = win.open_paths([str(big_path)])
+    wait(app, lambda: win.entries[eid].ai_state in ("done", "failed"))
+    for _ in range(5):
+        app.processEvents()
+    slider = win.ai_panel.opacity_slider
+    paints = PaintCounter(win.view.viewport())
+    win.view.viewport().repaint()
+    renders_before = win.view.heatmap.fill.render_count
+    times = []
+    for i in range(args.steps):
+        t0 = time.perf_counter()
+        slider.setValue(10 + (i * 7) % 90)
+        until_painted(app, paints)
+        times.append((time.perf_counter() - t0) * 1000)
+    print(
+        f"\nopacity slider step, 2000 x 2000 image, view {win.view.width()} x {win.view.height()} px, "
+        f"{args.steps} steps (setValue -> events processed until the view has repainted):"
+    )
+    print(f"  mean {statistics.mean(times):.2f} ms   p95 {pct(times, 95):.2f} ms   max {max(times):.2f} ms")
+    renders = win.view.heatmap.fill.render_count - renders_before
+    print(
+        f"  heatmap pixels recomputed during those steps: {renders} times (only the item's opacity changes)"
+    )
+
+    times = []
+    for i in range(args.steps):
+        t0 = time.perf_counter()
+        win._window_drag(3.0 if i % 20 < 10 else -3.0, 1.0 if i % 20 < 10 else -1.0)
+        until_painted(app, paints)
+        times.append((time.perf_counter() - t0) * 1000)
+    print(
+        f"window/level drag step on the same image: mean {statistics.mean(times):.2f} ms   "
+        f"p95 {pct(times, 95):.2f} ms"
+    )
+    win.close_entry(eid)
+
+    # -- memory with five studies ------------------------------------------------------------------------
+    before = rss_mb()
+    ids = win.open_paths([str(p) for p in chest[:5]])
+    wait(
+        app,
+        lambda: all(
+            win.entries[i].state != "loading"
+            and win.entries[i].ai_state in ("done", "failed")
+            or win.entries[i].state == "failed"
+            for i in ids
+        ),
+    )
+    for i in ids:  # visit each so every view state has been built once
+        win.select_entry(i)
+        win.view.viewport().repaint()
+    QtCore.QCoreApplication.processEvents()
+    print(
+        f"\nRSS with {len(ids)} chest studies open: {rss_mb():.0f} MB (before opening them {before:.0f} MB)"
+    )
+    win.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,352 @@
+"""The AI panel: calibrated probability, label at the operating point, scope warnings, heatmap controls.
+
+Thin widget: it shows what it is given (:meth:`AIPanel.show_prediction`, ...) and reports the user's
+heatmap choices as signals; the main window wires them to the view.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import replace
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from viewer.core import overlay
+from viewer.core.overlay import COLORMAP_NAMES, OverlayStyle, ScaleMode
+from viewer.gui import theme
+
+RESEARCH_NOTICE = (
+    "Research use only - not for diagnostic use. Trained on frontal chest radiographs of children "
+    "aged 1-5 from one hospital."
+)
+POSITIVE = "#ff9e5e"
+NEGATIVE = "#8fd4a8"
+
+
+class ProbabilityBar(QtWidgets.QWidget):
+    """0..1 bar with the threshold tick and the probability marker."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.probability: float | None = None
+        self.threshold: float | None = None
+        self.setFixedHeight(22)
+
+    def set_values(self, probability: float | None, threshold: float | None) -> None:
+        self.probability, self.threshold = probability, threshold
+        self.update()
+
+    def paintEvent(self, event):
+        p = QtGui.QPainter(self)
+        p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
+        r = QtCore.QRectF(self.rect()).adjusted(4, 7, -4, -7)
+        p.setPen(QtCore.Qt.PenStyle.NoPen)
+        p.setBrush(QtGui.QColor(theme.BORDER))
+        p.drawRoundedRect(r, 3, 3)
+        if self.probability is not None:
+            fill = QtCore.QRectF(r)
+            fill.setWidth(r.width() * max(0.0, min(1.0, self.probability)))
+            above = self.threshold is not None and self.probability >= self.threshold
+            p.setBrush(QtGui.QColor(POSITIVE if above else NEGATIVE))
+            p.drawRoundedRect(fill, 3, 3)
+        if self.threshold is not None:
+            x = r.left() + r.width() * self.threshold
+            p.setPen(QtGui.QPen(QtGui.QColor("white"), 2))
+            p.drawLine(QtCore.QPointF(x, 2), QtCore.QPointF(x, self.height() - 2))
+        p.end()
+
+
+class LegendBar(QtWidgets.QWidget):
+    """Colour bar with its low/high labels and what the scale means."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.colormap = overlay.DEFAULT_COLORMAP
+        self.low, self.high, self.meaning = "0", "1", ""
+        self.threshold = 0.0
+        self.setMinimumHeight(60)
+
+    def set_legend(self, colormap: str, mode: ScaleMode, model_scale: float | None, threshold: float) -> None:
+        self.colormap = colormap
+        self.low, self.high, self.meaning = overlay.legend_text(mode, model_scale)
+        self.threshold = threshold
+        self.setToolTip(
+            "Colours show where the model's evidence for pneumonia is strongest (Grad-CAM). "
+            + (
+                "The scale is fixed by the model, so the same colour means the same strength in every study."
+                if self.low == "0"
+                else "Per-image scale: the strongest area of every image gets the top colour."
+            )
+        )
+        self.update()
+
+    def paintEvent(self, event):
+        p = QtGui.QPainter(self)
+        bar = overlay.legend_bar(self.colormap, 256, 1)
+        img = QtGui.QImage(bar.data, 256, 1, 256 * 3, QtGui.QImage.Format.Format_RGB888).copy()
+        r = QtCore.QRect(4, 2, self.width() - 8, 12)
+        p.drawImage(r, img)
+        if self.threshold > 0:
+            hidden = QtCore.QRect(r.left(), r.top(), int(r.width() * self.threshold), r.height())
+            p.fillRect(hidden, QtGui.QColor(20, 20, 20, 190))
+        p.setPen(QtGui.QColor(theme.TEXT_DIM))
+        f = p.font()
+        f.setPixelSize(11)
+        p.setFont(f)
+        A = QtCore.Qt.AlignmentFlag
+        lab = QtCore.QRect(4, 16, self.width() - 8, 14)
+        p.drawText(lab, A.AlignLeft | A.AlignVCenter, self.low)
+        p.drawText(lab, A.AlignRight | A.AlignVCenter, self.high)
+        p.drawText(
+            QtCore.QRect(4, 30, self.width() - 8, self.height() - 30),
+            A.AlignHCenter | A.AlignTop | QtCore.Qt.TextFlag.TextWordWrap,
+            self.meaning,
+        )
+        p.end()
+
+
+def _dim(text: str, size: int = 11, wrap: bool = True) -> QtWidgets.QLabel:
+    lab = QtWidgets.QLabel(text)
+    lab.setWordWrap(wrap)
+    lab.setStyleSheet(f"color: {theme.TEXT_DIM}; font-size: {size}px;")
+    return lab
+
+
+class AIPanel(QtWidgets.QWidget):
+    style_changed = QtCore.Signal(object)  # OverlayStyle
+    visibility_changed = QtCore.Signal(bool)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._style = OverlayStyle()
+        self._model_scale: float | None = None
+        self._build()
+        self.show_no_study()
+
+    # -- layout --------------------------------------------------------------------------------
+    def _build(self) -> None:
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(12, 10, 12, 10)
+        lay.setSpacing(6)
+
+        title = QtWidgets.QLabel("Pneumonia probability")
+        title.setStyleSheet(
+            f"color: {theme.TEXT_DIM}; font-size: 12px; font-weight: 600; letter-spacing: 0.5px;"
+        )
+        lay.addWidget(title)
+        self.prob_label = QtWidgets.QLabel("–")
+        self.prob_label.setObjectName("probability")
+        self.prob_label.setStyleSheet("font-size: 40px; font-weight: 700;")
+        lay.addWidget(self.prob_label)
+        self.bar = ProbabilityBar()
+        lay.addWidget(self.bar)
+        self.verdict_label = QtWidgets.QLabel("")
+        self.verdict_label.setWordWrap(True)
+        self.verdict_label.setStyleSheet("font-size: 13px; font-weight: 600;")
+        lay.addWidget(self.verdict_label)
+        self.threshold_label = _dim("")
+        lay.addWidget(self.threshold_label)
+
+        self.warning_box = QtWidgets.QLabel("")
+        self.warning_box.setWordWrap(True)
+        self.warning_box.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        self.warning_box.setStyleSheet(
+            f"background: {theme.AMBER_BG}; color: {theme.AMBER}; border: 1px solid {theme.AMBER};"
+            "border-radius: 4px; padding: 6px; font-size: 12px;"
+        )
+        self.warning_box.hide()
+        lay.addWidget(self.warning_box)
+
+        self.model_label = _dim("")
+        self.model_label.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        lay.addWidget(self.model_label)
+
+        # -- heatmap controls
+        box = QtWidgets.QGroupBox("Heatmap")
+        form = QtWidgets.QGridLayout(box)
+        form.setContentsMargins(8, 12, 8, 8)
+        form.setVerticalSpacing(6)
+        self.show_check = QtWidgets.QCheckBox("Show heatmap  (H)")
+        self.show_check.setChecked(True)
+        form.addWidget(self.show_check, 0, 0, 1, 3)
+
+        form.addWidget(QtWidgets.QLabel("Opacity"), 1, 0)
+        self.opacity_slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
+        self.opacity_slider.setRange(0, 100)
+        self.opacity_slider.setPageStep(10)
+        form.addWidget(self.opacity_slider, 1, 1)
+        self.opacity_value = QtWidgets.QLabel("40%")
+        self.opacity_value.setFixedWidth(40)  # fixed: a new value repaints the label, never the layout
+        self.opacity_value.setAlignment(
+            QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter
+        )
+        form.addWidget(self.opacity_value, 1, 2)
+
+        form.addWidget(QtWidgets.QLabel("Threshold"), 2, 0)
+        self.threshold_slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
+        self.threshold_slider.setRange(0, 95)
+        self.threshold_slider.setPageStep(5)
+        self.threshold_slider.setToolTip("Hide activation weaker than this fraction of the scale")
+        form.addWidget(self.threshold_slider, 2, 1)
+        self.threshold_value = QtWidgets.QLabel("20%")
+        self.threshold_value.setFixedWidth(40)
+        self.threshold_value.setAlignment(
+            QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter
+        )
+        form.addWidget(self.threshold_value, 2, 2)
+
+        form.addWidget(QtWidgets.QLabel("Colours"), 3, 0)
+        self.colormap_combo = QtWidgets.QComboBox()
+        for name in COLORMAP_NAMES:
+            self.colormap_combo.addItem(name.capitalize(), name)
+        form.addWidget(self.colormap_combo, 3, 1, 1, 2)
+
+        form.addWidget(QtWidgets.QLabel("Scale"), 4, 0)
+        self.scale_combo = QtWidgets.QComboBox()
+        self.scale_combo.addItem("Model scale (comparable)", ScaleMode.MODEL.value)
+        self.scale_combo.addItem("Per image (relative)", ScaleMode.IMAGE.value)
+        form.addWidget(self.scale_combo, 4, 1, 1, 2)
+
+        self.outline_check = QtWidgets.QCheckBox("Outline (contours)  (O)")
+        form.addWidget(self.outline_check, 5, 0, 1, 3)
+        self.legend = LegendBar()
+        form.addWidget(self.legend, 6, 0, 1, 3)
+        form.setColumnStretch(1, 1)
+        lay.addWidget(box)
+        self.heatmap_box = box
+
+        lay.addStretch(1)
+        self.notice_label = QtWidgets.QLabel(RESEARCH_NOTICE)
+        self.notice_label.setWordWrap(True)
+        self.notice_label.setStyleSheet(
+            f"color: {theme.AMBER}; font-size: 11px; border-top: 1px solid {theme.BORDER}; padding-top: 6px;"
+        )
+        lay.addWidget(self.notice_label)
+
+        self.show_check.toggled.connect(self.visibility_changed)
+        self.opacity_slider.valueChanged.connect(self._opacity_moved)
+        self.threshold_slider.valueChanged.connect(self._threshold_moved)
+        self.colormap_combo.currentIndexChanged.connect(self._combo_changed)
+        self.scale_combo.currentIndexChanged.connect(self._combo_changed)
+        self.outline_check.toggled.connect(self._combo_changed)
+        self.set_style(self._style)
+
+    # -- heatmap style -------------------------------------------------------------------------
+    def style(self) -> OverlayStyle:  # noqa: A003 - the heatmap style, not QWidget.style
+        return self._style
+
+    def set_style(self, style: OverlayStyle) -> None:
+        """Reflect a style in the controls (no signal)."""
+        self._style = style
+        widgets = (
+            self.opacity_slider,
+            self.threshold_slider,
+            self.colormap_combo,
+            self.scale_combo,
+            self.outline_check,
+        )
+        for w in widgets:
+            w.blockSignals(True)
+        self.opacity_slider.setValue(round(style.opacity * 100))
+        self.threshold_slider.setValue(round(style.threshold * 100))
+        self.colormap_combo.setCurrentIndex(max(0, self.colormap_combo.findData(style.colormap)))
+        self.scale_combo.setCurrentIndex(max(0, self.scale_combo.findData(ScaleMode(style.scale_mode).value)))
+        self.outline_check.setChecked(style.outline)
+        for w in widgets:
+            w.blockSignals(False)
+        self._update_labels()
+
+    def _update_labels(self) -> None:
+        self.opacity_value.setText(f"{self._style.opacity * 100:.0f}%")
+        self.threshold_value.setText(f"{self._style.threshold * 100:.0f}%")
+        self.legend.set_legend(
+            self._style.colormap, self._style.scale_mode, self._model_scale, self._style.threshold
+        )
+
+    def _emit(self, style: OverlayStyle) -> None:
+        self._style = style
+        self._update_labels()
+        self.style_changed.emit(style)
+
+    def _opacity_moved(self, value: int) -> None:
+        self._style = replace(self._style, opacity=value / 100.0)
+        self.opacity_value.setText(f"{value}%")
+        self.style_changed.emit(self._style)
+
+    def _threshold_moved(self, value: int) -> None:
+        self._emit(replace(self._style, threshold=value / 100.0))
+
+    def _combo_changed(self, *args) -> None:
+        self._emit(
+            replace(
+                self._style,
+                colormap=self.colormap_combo.currentData(),
+                scale_mode=ScaleMode(self.scale_combo.currentData()),
+                outline=self.outline_check.isChecked(),
+            )
+        )
+
+    def set_heatmap_visible(self, visible: bool) -> None:
+        self.show_check.setChecked(visible)
+
+    # -- results -------------------------------------------------------------------------------
+    def set_model_line(self, text: str) -> None:
+        self.model_label.setText(text)
+
+    def _set_probability(self, text: str, colour: str = theme.TEXT) -> None:
+        self.prob_label.setText(text)
+        self.prob_label.setStyleSheet(f"font-size: 40px; font-weight: 700; color: {colour};")
+
+    def _set_warnings(self, warnings: list[str]) -> None:
+        if warnings:
+            items = "".join(f"<li>{html.escape(w)}</li>" for w in warnings)
+            self.warning_box.setText(
+                "<b>Outside what the model was trained on</b> - interpret with caution:"
+                f"<ul style='margin-left:-20px; margin-top:2px; margin-bottom:0'>{items}</ul>"
+            )
+            self.warning_box.show()
+        else:
+            self.warning_box.hide()
+
+    def show_no_study(self) -> None:
+        self._set_probability("–", theme.TEXT_DIM)
+        self.bar.set_values(None, None)
+        self.verdict_label.setText("No study open")
+        self.threshold_label.setText("")
+        self._set_warnings([])
+        self.heatmap_box.setEnabled(False)
+
+    def show_pending(self, text: str = "Analysing…") -> None:
+        self._set_probability("…", theme.TEXT_DIM)
+        self.bar.set_values(None, None)
+        self.verdict_label.setText(text)
+        self.threshold_label.setText("")
+        self.heatmap_box.setEnabled(False)
+
+    def show_unavailable(self, reason: str) -> None:
+        self._set_probability("n/a", theme.TEXT_DIM)
+        self.bar.set_values(None, None)
+        self.verdict_label.setText("AI result not available")
+        self.threshold_label.setText(reason)
+        self.heatmap_box.setEnabled(False)
+
+    def show_prediction(
+        self, prediction, warnings: list[str], model_scale: float | None, note: str = ""
+    ) -> None:
+        self._model_scale = model_scale
+        positive = prediction.probability >= prediction.threshold
+        colour = theme.AMBER if warnings else (POSITIVE if positive else NEGATIVE)
+        self._set_probability(f"{prediction.probability * 100:.0f}%", colour)
+        self.bar.set_values(prediction.probability, prediction.threshold)
+        verdict = "Pneumonia suggested" if positive else "Pneumonia not suggested"
+        self.verdict_label.setText(verdict + (" - out of scope, see below" if warnings else ""))
+        self.verdict_label.setToolTip(f"Model label at this operating point: {prediction.label}")
+        self.verdict_label.setStyleSheet(f"font-size: 13px; font-weight: 600; color: {colour};")
+        op = prediction.operating_point.replace("_", " ")
+        self.threshold_label.setText(
+            f"Calibrated probability; {'at or above' if positive else 'below'} the threshold "
+            f"{prediction.threshold:.2f} (operating point: {op}).{(' ' + note) if note else ''}"
+        )
+        self._set_warnings(warnings)
+        self.heatmap_box.setEnabled(True)
+        self._update_labels()

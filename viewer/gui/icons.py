@@ -1,0 +1,264 @@
+"""Toolbar icons drawn with QPainter (crisp at any scale, no image files) and the application icon."""
+
+from __future__ import annotations
+
+import math
+from functools import cache
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from viewer.core.assets import asset_path
+
+FG = QtGui.QColor("#d6dae0")
+ACCENT = QtGui.QColor("#4aa3ff")
+WARM = QtGui.QColor("#ff9e5e")
+S = 64  # drawing grid; icons are rendered at 64 px and scaled by Qt
+
+
+def _pen(colour=FG, width=4.5):
+    pen = QtGui.QPen(colour, width)
+    pen.setCapStyle(QtCore.Qt.PenCapStyle.RoundCap)
+    pen.setJoinStyle(QtCore.Qt.PenJoinStyle.RoundJoin)
+    return pen
+
+
+def _arc_arrow(p: QtGui.QPainter, clockwise: bool) -> None:
+    rect = QtCore.QRectF(14, 14, 36, 36)
+    start, span = (120, -250) if clockwise else (60, 250)
+    path = QtGui.QPainterPath()
+    path.arcMoveTo(rect, start)
+    path.arcTo(rect, start, span)
+    p.drawPath(path)
+    end = path.currentPosition()
+    ang = math.radians(start + span)
+    tx, ty = -math.sin(ang), -math.cos(ang)  # tangent of the arc at the end (y down)
+    if not clockwise:
+        tx, ty = -tx, -ty
+    tx, ty = -tx, -ty
+    for a in (0.5, -0.5):
+        ca, sa = math.cos(a), math.sin(a)
+        dx, dy = tx * ca - ty * sa, tx * sa + ty * ca
+        p.drawLine(end, end + QtCore.QPointF(dx * 11, dy * 11))
+
+
+def _draw(name: str, p: QtGui.QPainter) -> None:
+    p.setPen(_pen())
+    p.setBrush(QtCore.Qt.BrushStyle.NoBrush)
+    P = QtCore.QPointF
+    if name == "wl":
+        p.drawEllipse(QtCore.QRectF(12, 12, 40, 40))
+        path = QtGui.QPainterPath(P(32, 12))
+        path.arcTo(QtCore.QRectF(12, 12, 40, 40), 90, 180)
+        path.closeSubpath()
+        p.fillPath(path, FG)
+    elif name == "pan":
+        for dx, dy in ((0, -1), (0, 1), (-1, 0), (1, 0)):
+            tip = P(32 + dx * 22, 32 + dy * 22)
+            p.drawLine(P(32, 32), tip)
+            ox, oy = dy * 7, dx * 7
+            p.drawLine(tip, tip + P(-dx * 8 + ox, -dy * 8 + oy))
+            p.drawLine(tip, tip + P(-dx * 8 - ox, -dy * 8 - oy))
+    elif name == "zoom":
+        p.drawEllipse(QtCore.QRectF(10, 10, 32, 32))
+        p.setPen(_pen(FG, 7))
+        p.drawLine(P(38, 38), P(54, 54))
+    elif name == "arrow":
+        p.drawLine(P(14, 50), P(50, 14))
+        p.drawLine(P(50, 14), P(32, 16))
+        p.drawLine(P(50, 14), P(48, 32))
+    elif name == "text":
+        f = QtGui.QFont()
+        f.setPixelSize(44)
+        f.setBold(True)
+        p.setFont(f)
+        p.setPen(FG)
+        p.drawText(QtCore.QRectF(0, 0, S, S), QtCore.Qt.AlignmentFlag.AlignCenter, "T")
+    elif name == "ellipse":
+        p.drawEllipse(QtCore.QRectF(8, 16, 48, 32))
+    elif name == "ruler":
+        p.drawLine(P(10, 46), P(54, 18))
+        for t in (0.0, 1.0):
+            x, y = 10 + 44 * t, 46 - 28 * t
+            p.drawLine(P(x - 5, y - 8), P(x + 5, y + 8))
+        p.setPen(_pen(FG, 3))
+        for t in (0.25, 0.5, 0.75):
+            x, y = 10 + 44 * t, 46 - 28 * t
+            p.drawLine(P(x - 3, y - 5), P(x + 3, y + 5))
+    elif name in ("rotate_cw", "rotate_ccw"):
+        _arc_arrow(p, name == "rotate_cw")
+    elif name == "flip_h":
+        p.drawLine(P(32, 8), P(32, 56))
+        p.drawPolygon(QtGui.QPolygonF([P(26, 16), P(26, 48), P(8, 48)]))
+        p.setBrush(FG)
+        p.drawPolygon(QtGui.QPolygonF([P(38, 16), P(38, 48), P(56, 48)]))
+    elif name == "flip_v":
+        p.drawLine(P(8, 32), P(56, 32))
+        p.drawPolygon(QtGui.QPolygonF([P(16, 26), P(48, 26), P(48, 8)]))
+        p.setBrush(FG)
+        p.drawPolygon(QtGui.QPolygonF([P(16, 38), P(48, 38), P(48, 56)]))
+    elif name == "invert":
+        p.drawRect(QtCore.QRectF(10, 10, 44, 44))
+        p.fillRect(QtCore.QRectF(10, 10, 22, 44), FG)
+    elif name == "fit":
+        for sx, sy in ((0, 0), (1, 0), (0, 1), (1, 1)):
+            x, y = 10 + sx * 44, 10 + sy * 44
+            dx, dy = (1 if sx == 0 else -1), (1 if sy == 0 else -1)
+            p.drawLine(P(x, y), P(x + dx * 14, y))
+            p.drawLine(P(x, y), P(x, y + dy * 14))
+        p.drawRect(QtCore.QRectF(22, 22, 20, 20))
+    elif name == "one_to_one":
+        f = QtGui.QFont()
+        f.setPixelSize(30)
+        f.setBold(True)
+        p.setFont(f)
+        p.setPen(FG)
+        p.drawText(QtCore.QRectF(0, 0, S, S), QtCore.Qt.AlignmentFlag.AlignCenter, "1:1")
+    elif name == "reset":
+        _arc_arrow(p, False)
+        p.setBrush(FG)
+        p.drawEllipse(P(32, 32), 4, 4)
+    elif name == "heatmap":
+        grad = QtGui.QRadialGradient(P(32, 32), 26)
+        grad.setColorAt(0.0, QtGui.QColor("#ff3b2f"))
+        grad.setColorAt(0.45, QtGui.QColor("#ffd23f"))
+        grad.setColorAt(0.75, QtGui.QColor("#3fbfff"))
+        grad.setColorAt(1.0, QtGui.QColor(30, 60, 200, 0))
+        p.setPen(QtCore.Qt.PenStyle.NoPen)
+        p.setBrush(grad)
+        p.drawEllipse(QtCore.QRectF(6, 6, 52, 52))
+    elif name == "info":
+        p.drawRect(QtCore.QRectF(8, 12, 48, 40))
+        p.setPen(_pen(FG, 3.5))
+        for y in (20, 27):
+            p.drawLine(P(14, y), P(28, y))
+        for y in (38, 45):
+            p.drawLine(P(36, y), P(50, y))
+    elif name == "tags":
+        p.drawRect(QtCore.QRectF(10, 10, 44, 44))
+        p.setPen(_pen(FG, 3.5))
+        for y in (20, 30, 40):
+            p.drawLine(P(16, y), P(24, y))
+            p.drawLine(P(29, y), P(48, y))
+
+
+@cache
+def icon(name: str) -> QtGui.QIcon:
+    """A toolbar icon by name; file actions use the platform's standard icons."""
+    std = {
+        "open": QtWidgets.QStyle.StandardPixmap.SP_DialogOpenButton,
+        "open_folder": QtWidgets.QStyle.StandardPixmap.SP_DirOpenIcon,
+        "export": QtWidgets.QStyle.StandardPixmap.SP_DialogSaveButton,
+        "copy": QtWidgets.QStyle.StandardPixmap.SP_FileDialogDetailedView,
+        "help": QtWidgets.QStyle.StandardPixmap.SP_DialogHelpButton,
+    }
+    app = QtWidgets.QApplication.instance()
+    if name in std and app is not None:
+        return app.style().standardIcon(std[name])
+    pm = QtGui.QPixmap(S, S)
+    pm.fill(QtCore.Qt.GlobalColor.transparent)
+    p = QtGui.QPainter(pm)
+    p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, True)
+    _draw(name, p)
+    p.end()
+    return QtGui.QIcon(pm)
+
+
+def render_app_icon(size: int = 1024) -> QtGui.QImage:
+    """The application icon: two lungs on a dark tile, a magnifying ring with a warm spot over one lung."""
+    img = QtGui.QImage(size, size, QtGui.QImage.Format.Format_ARGB32_Premultiplied)
+    img.fill(QtCore.Qt.GlobalColor.transparent)
+    p = QtGui.QPainter(img)
+    p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, True)
+    p.scale(size / 100.0, size / 100.0)
+    P = QtCore.QPointF
+    # tile
+    tile = QtGui.QLinearGradient(P(0, 0), P(0, 100))
+    tile.setColorAt(0, QtGui.QColor("#1b2a3c"))
+    tile.setColorAt(1, QtGui.QColor("#0b121b"))
+    p.setPen(QtCore.Qt.PenStyle.NoPen)
+    p.setBrush(tile)
+    p.drawRoundedRect(QtCore.QRectF(4, 4, 92, 92), 20, 20)
+    # lungs
+    lung_fill = QtGui.QLinearGradient(P(0, 20), P(0, 85))
+    lung_fill.setColorAt(0, QtGui.QColor("#eaf3fb"))
+    lung_fill.setColorAt(1, QtGui.QColor("#9fb8cf"))
+    right = QtGui.QPainterPath(P(44, 27))  # patient's right = viewer's left
+    right.cubicTo(P(33, 24), P(20, 42), P(18, 62))
+    right.cubicTo(P(17, 74), P(20, 82), P(27, 82))
+    right.cubicTo(P(34, 82), P(40, 78), P(45, 77))
+    right.cubicTo(P(46, 62), P(46, 42), P(44, 27))
+    left = QtGui.QPainterPath(P(56, 27))
+    left.cubicTo(P(67, 24), P(80, 42), P(82, 62))
+    left.cubicTo(P(83, 74), P(80, 82), P(73, 82))
+    left.cubicTo(P(67, 82), P(62, 80), P(58, 77))
+    left.cubicTo(P(61, 72), P(55, 66), P(55, 60))
+    left.cubicTo(P(55, 48), P(55, 38), P(56, 27))
+    p.setBrush(lung_fill)
+    p.drawPath(right)
+    p.drawPath(left)
+    # trachea and bronchi
+    pen = QtGui.QPen(QtGui.QColor("#dfeaf4"), 3.2)
+    pen.setCapStyle(QtCore.Qt.PenCapStyle.RoundCap)
+    p.setPen(pen)
+    p.setBrush(QtCore.Qt.BrushStyle.NoBrush)
+    p.drawLine(P(50, 12), P(50, 33))
+    p.drawLine(P(50, 33), P(44, 40))
+    p.drawLine(P(50, 33), P(56, 40))
+    # the scope: a ring with a warm spot, and its handle
+    centre, radius = P(64, 58), 15.0
+    heat = QtGui.QRadialGradient(P(66, 60), radius)
+    heat.setColorAt(0.0, QtGui.QColor(255, 70, 40, 235))
+    heat.setColorAt(0.45, QtGui.QColor(255, 180, 60, 170))
+    heat.setColorAt(1.0, QtGui.QColor(255, 200, 80, 0))
+    p.setPen(QtCore.Qt.PenStyle.NoPen)
+    p.setBrush(heat)
+    p.drawEllipse(centre, radius, radius)
+    ring = QtGui.QPen(QtGui.QColor("#ffb547"), 4.2)
+    ring.setCapStyle(QtCore.Qt.PenCapStyle.RoundCap)
+    p.setPen(ring)
+    p.setBrush(QtCore.Qt.BrushStyle.NoBrush)
+    p.drawEllipse(centre, radius, radius)
+    handle = QtGui.QPen(QtGui.QColor("#ffb547"), 7.0)
+    handle.setCapStyle(QtCore.Qt.PenCapStyle.RoundCap)
+    p.setPen(handle)
+    p.drawLine(P(75.5, 69.5), P(86, 80))
+    p.end()
+    return img
+
+
+def write_icon_files(folder) -> list:
+    """assets/icons/pneumoscope.png (+ .ico and .icns, through Pillow when it is installed)."""
+    from pathlib import Path  # noqa: PLC0415
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    png = folder / "pneumoscope.png"
+    render_app_icon(1024).save(str(png))
+    written = [png]
+    try:
+        from PIL import Image  # noqa: PLC0415 - developer tool only, not a runtime dependency
+    except ImportError:
+        return written
+    im = Image.open(png).convert("RGBA")
+    ico = folder / "pneumoscope.ico"
+    im.save(ico, sizes=[(16, 16), (24, 24), (32, 32), (48, 48), (64, 64), (128, 128), (256, 256)])
+    written.append(ico)
+    icns = folder / "pneumoscope.icns"
+    im.save(icns)
+    written.append(icns)
+    return written
+
+
+def app_icon() -> QtGui.QIcon:
+    path = asset_path("icons", "pneumoscope.png")
+    if path.exists():
+        return QtGui.QIcon(str(path))
+    return QtGui.QIcon(QtGui.QPixmap.fromImage(render_app_icon(256)))
+
+
+if __name__ == "__main__":  # python -m viewer.gui.icons [folder]: regenerate the icon files
+    import sys
+
+    _app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
+    for _path in write_icon_files(sys.argv[1] if len(sys.argv) > 1 else asset_path("icons")):
+        print(_path)

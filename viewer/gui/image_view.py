@@ -1,0 +1,337 @@
+"""The reading view: one image, its heatmap and its annotations, with radiologist mouse conventions.
+
+Scene layout (all children of ``content``, whose transform is the display orientation)::
+
+    ViewBox (y down, aspect locked, black)
+      content  <- Orientation.qtransform(): rotate / flip everything at once
+        image_item   DisplayImageItem, uint8 rendering at the current window   z=0
+        heatmap      HeatmapLayer (fill + contours, one opacity)              z=10
+        annotations  AnnotationLayer of the current study                     z=30
+
+Mouse: wheel zooms about the cursor; middle or right drag pans; left drag uses the current tool
+(window/level: horizontal = width, vertical = level; pan; zoom; or draw an annotation).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from viewer.gui.annotations import (
+    Annotation,
+    AnnotationLayer,
+    ArrowAnnotation,
+    EllipseAnnotation,
+    RulerAnnotation,
+)
+from viewer.gui.corner_info import CornerOverlay
+from viewer.gui.image_items import DisplayImageItem, HeatmapLayer
+from viewer.gui.orientation import Orientation
+
+TOOLS = ("wl", "pan", "zoom", "arrow", "text", "ellipse", "ruler")
+DRAW_TOOLS = {"arrow": ArrowAnnotation, "ellipse": EllipseAnnotation, "ruler": RulerAnnotation}
+MIN_ZOOM, MAX_ZOOM = 0.02, 40.0
+
+# Before any widget exists: images are numpy (row, col) arrays.
+pg.setConfigOptions(imageAxisOrder="row-major")
+
+
+class _ReadingViewBox(pg.ViewBox):
+    """ViewBox whose drags and clicks are routed to the ImageView."""
+
+    def __init__(self, owner: ImageView):
+        super().__init__(enableMenu=False, invertY=True, lockAspect=True, defaultPadding=0.0)
+        self.owner = owner
+
+    def mouseDragEvent(self, ev, axis=None):
+        self.owner._drag(ev)
+
+    def mouseClickEvent(self, ev):
+        self.owner._click(ev)
+
+    def pan_by_screen(self, delta: QtCore.QPointF) -> None:
+        tr = pg.functions.invertQTransform(self.childGroup.transform())
+        d = tr.map(delta) - tr.map(QtCore.QPointF(0, 0))
+        self._resetTarget()
+        self.translateBy(x=-d.x(), y=-d.y())
+        self.sigRangeChangedManually.emit(self.state["mouseEnabled"])
+
+    def wheelEvent(self, ev, axis=None):
+        super().wheelEvent(ev, axis)
+        self.owner._clamp_zoom()
+
+
+class ImageView(pg.GraphicsView):
+    """GraphicsView + ViewBox showing one frame; signals report what the controller must apply."""
+
+    window_drag = QtCore.Signal(float, float)  # screen dx, dy since the last event (W/L tool)
+    window_drag_finished = QtCore.Signal()
+    text_requested = QtCore.Signal(QtCore.QPointF)  # image coordinates of a click with the text tool
+    view_changed = QtCore.Signal()  # zoom or pan changed
+    annotation_created = QtCore.Signal(object)
+    files_dropped = QtCore.Signal(list)
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None):
+        super().__init__(parent, background="k")
+        self.setAcceptDrops(True)
+        self.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        self.vb = _ReadingViewBox(self)
+        self.vb.setBackgroundColor("k")
+        self.setCentralItem(self.vb)
+        self.vb.setMouseEnabled(True, True)
+        self.vb.disableAutoRange()
+
+        self.content = pg.ItemGroup()
+        self.vb.addItem(self.content, ignoreBounds=True)
+        self.image_item = DisplayImageItem()
+        self.image_item.setParentItem(self.content)
+        self.heatmap = HeatmapLayer()
+        self.heatmap.setParentItem(self.content)
+        self.annotations: AnnotationLayer | None = None
+
+        self.orientation = Orientation()
+        self.tool = "wl"
+        self._creating: Annotation | None = None
+        self._fit_mode = True
+        self._zoom_anchor: QtCore.QPointF | None = None
+
+        self.corners = CornerOverlay(self)
+        self.corners.set_hint("Open a study (Ctrl+O) or drop files here")
+        self.vb.sigRangeChanged.connect(self._range_changed)
+        self.vb.sigRangeChangedManually.connect(self._manual_range)
+        self.setCursor(QtCore.Qt.CursorShape.CrossCursor)
+
+    # -- content -------------------------------------------------------------------------------
+    def image_shape(self) -> tuple[int, int] | None:
+        img = self.image_item.image
+        return None if img is None else (int(img.shape[0]), int(img.shape[1]))
+
+    def set_image(self, u8: np.ndarray | None, reset_view: bool = False) -> None:
+        old = self.image_shape()
+        if u8 is None:
+            self.image_item.clear()
+            self.corners.set_hint("Open a study (Ctrl+O) or drop files here")
+            return
+        self.image_item.set_u8(u8)
+        self.corners.set_hint("")
+        if reset_view or old != self.image_shape():
+            self._apply_orientation()
+            self.fit()
+
+    def set_annotation_layer(self, layer: AnnotationLayer | None) -> None:
+        if self.annotations is layer:
+            return
+        if self.annotations is not None:
+            self.annotations.setParentItem(None)
+            if self.annotations.scene() is not None:
+                self.annotations.scene().removeItem(self.annotations)
+        self.annotations = layer
+        if layer is not None:
+            layer.setParentItem(self.content)
+
+    def clear(self) -> None:
+        self.set_image(None)
+        self.heatmap.set_map(None, None)
+        self.set_annotation_layer(None)
+        self.corners.set_texts({})
+
+    # -- orientation ---------------------------------------------------------------------------
+    def set_orientation(self, orientation: Orientation, refit: bool = True) -> None:
+        self.orientation = orientation
+        self._apply_orientation()
+        if refit:
+            self.fit()
+
+    def _apply_orientation(self) -> None:
+        shape = self.image_shape()
+        if shape is None:
+            return
+        self.content.setTransform(self.orientation.qtransform(shape[1], shape[0]))
+        self.image_item.viewTransformChanged()
+        self.heatmap.fill.viewTransformChanged()
+
+    def oriented_rect(self) -> QtCore.QRectF:
+        shape = self.image_shape()
+        if shape is None:
+            return QtCore.QRectF()
+        rows, cols = self.orientation.shape(*shape)
+        return QtCore.QRectF(0, 0, cols, rows)
+
+    # -- zoom ------------------------------------------------------------------------------------
+    def zoom(self) -> float:
+        """Screen (device) pixels per image pixel."""
+        px = self.vb.viewPixelSize()
+        if not px or px[0] <= 0:
+            return 1.0
+        return 1.0 / (px[0] * self.devicePixelRatioF())
+
+    def fit(self) -> None:
+        rect = self.oriented_rect()
+        if rect.isEmpty():
+            return
+        self.vb.setRange(rect=rect, padding=0.01)
+        self._fit_mode = True
+        self.view_changed.emit()
+
+    def set_zoom(self, zoom: float, center: QtCore.QPointF | None = None) -> None:
+        zoom = float(np.clip(zoom, MIN_ZOOM, MAX_ZOOM))
+        vr = self.vb.viewRect()
+        c = center if center is not None else vr.center()
+        dpr = self.devicePixelRatioF()
+        w = self.vb.width() / (zoom / dpr) if self.vb.width() > 0 else vr.width()
+        h = self.vb.height() / (zoom / dpr) if self.vb.height() > 0 else vr.height()
+        self.vb.setRange(rect=QtCore.QRectF(c.x() - w / 2, c.y() - h / 2, w, h), padding=0.0)
+        self._fit_mode = False
+        self.view_changed.emit()
+
+    def one_to_one(self) -> None:
+        self.set_zoom(1.0)
+
+    def zoom_by(self, factor: float) -> None:
+        self.set_zoom(self.zoom() * factor)
+
+    def _clamp_zoom(self) -> None:
+        z = self.zoom()
+        if z < MIN_ZOOM or z > MAX_ZOOM:
+            self.set_zoom(z)
+
+    def _manual_range(self, *args) -> None:
+        self._fit_mode = False
+
+    def _range_changed(self, *args) -> None:
+        self.view_changed.emit()
+
+    def resizeEvent(self, ev):
+        super().resizeEvent(ev)
+        if not hasattr(self, "corners"):  # pyqtgraph resizes once inside its own __init__
+            return
+        self.corners.setGeometry(self.rect())
+        if self._fit_mode:
+            QtCore.QTimer.singleShot(0, self._refit_if_needed)
+
+    def _refit_if_needed(self):
+        if self._fit_mode:
+            self.fit()
+
+    # -- coordinates -----------------------------------------------------------------------------
+    def scene_to_image(self, scene_pos: QtCore.QPointF) -> QtCore.QPointF:
+        return self.content.mapFromScene(scene_pos)
+
+    def image_to_widget(self, x: float, y: float) -> QtCore.QPointF:
+        scene = self.content.mapToScene(QtCore.QPointF(x, y))
+        return QtCore.QPointF(self.mapFromScene(scene))
+
+    def image_to_widget_f(self, x: float, y: float) -> QtCore.QPointF:
+        """Float precision mapping (mapFromScene rounds to integers)."""
+        scene = self.content.mapToScene(QtCore.QPointF(x, y))
+        return self.viewportTransform().map(scene)
+
+    # -- tools -----------------------------------------------------------------------------------
+    def set_tool(self, tool: str) -> None:
+        if tool not in TOOLS:
+            raise ValueError(tool)
+        self.tool = tool
+        shapes = {
+            "wl": QtCore.Qt.CursorShape.CrossCursor,
+            "pan": QtCore.Qt.CursorShape.OpenHandCursor,
+            "zoom": QtCore.Qt.CursorShape.SizeVerCursor,
+        }
+        self.setCursor(shapes.get(tool, QtCore.Qt.CursorShape.CrossCursor))
+
+    def _drag(self, ev) -> None:
+        button = ev.button()
+        ev.accept()
+        if button in (QtCore.Qt.MouseButton.MiddleButton, QtCore.Qt.MouseButton.RightButton) or (
+            button == QtCore.Qt.MouseButton.LeftButton and self.tool == "pan"
+        ):
+            self.vb.pan_by_screen(ev.pos() - ev.lastPos())
+            return
+        if button != QtCore.Qt.MouseButton.LeftButton or self.image_shape() is None:
+            return
+        delta = ev.screenPos() - ev.lastScreenPos()
+        if self.tool == "wl":
+            if ev.isFinish():
+                self.window_drag_finished.emit()
+            elif not ev.isStart():
+                self.window_drag.emit(delta.x(), delta.y())
+            return
+        if self.tool == "zoom":
+            if ev.isStart():
+                self._zoom_anchor = self.vb.mapSceneToView(ev.buttonDownScenePos())
+            factor = 1.01 ** (-delta.y())
+            self.set_zoom(self.zoom() * factor, self._zoom_anchor)
+            return
+        if self.tool in DRAW_TOOLS and self.annotations is not None:
+            self._drag_create(ev)
+
+    def _drag_create(self, ev) -> None:
+        layer = self.annotations
+        pos = self.scene_to_image(ev.scenePos())
+        if ev.isStart():
+            start = self.scene_to_image(ev.buttonDownScenePos())
+            cls = DRAW_TOOLS[self.tool]
+            item = cls(start, pos) if cls is not RulerAnnotation else cls(start, pos, layer.spacing)
+            item.setParentItem(layer)  # preview; the undo stack adds it for real on release
+            self._creating = item
+            return
+        item = self._creating
+        if item is None:
+            return
+        item.set_handle(1, pos)
+        if ev.isFinish():
+            self._creating = None
+            a, b = item.handles()[0], item.handles()[-1]
+            extent = max(abs(b.x() - a.x()), abs(b.y() - a.y())) / max(item.unit(), 1e-9)
+            item.setParentItem(None)
+            if item.scene() is not None:
+                item.scene().removeItem(item)
+            if extent >= 4:  # screen pixels: anything less was a click, not a drawing
+                layer.add(item)
+                self.annotation_created.emit(item)
+
+    def _click(self, ev) -> None:
+        if ev.button() == QtCore.Qt.MouseButton.LeftButton and self.tool == "text" and self.image_shape():
+            ev.accept()
+            self.text_requested.emit(self.scene_to_image(ev.scenePos()))
+        elif ev.button() == QtCore.Qt.MouseButton.LeftButton and ev.double():
+            ev.accept()
+            self.fit()
+
+    # -- drag and drop -----------------------------------------------------------------------------
+    def dragEnterEvent(self, ev: QtGui.QDragEnterEvent):
+        if ev.mimeData().hasUrls():
+            ev.acceptProposedAction()
+        else:
+            super().dragEnterEvent(ev)
+
+    def dragMoveEvent(self, ev):
+        if ev.mimeData().hasUrls():
+            ev.acceptProposedAction()
+        else:
+            super().dragMoveEvent(ev)
+
+    def dropEvent(self, ev: QtGui.QDropEvent):
+        paths = [u.toLocalFile() for u in ev.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            ev.acceptProposedAction()
+            self.files_dropped.emit(paths)
+        else:
+            super().dropEvent(ev)
+
+    # -- capture -----------------------------------------------------------------------------------
+    def grab_image_area(self, hide_corners: bool = True) -> QtGui.QImage:
+        """What the view shows right now (without the corner texts unless asked)."""
+        was = self.corners.isVisible()
+        selected = self.annotations.selected() if self.annotations else []
+        for it in selected:
+            it.setSelected(False)
+        if hide_corners:
+            self.corners.setVisible(False)
+        try:
+            img = self.grab().toImage()
+        finally:
+            self.corners.setVisible(was)
+            for it in selected:
+                it.setSelected(True)
+        return img

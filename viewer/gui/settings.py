@@ -1,0 +1,176 @@
+"""Persistent user settings (QSettings, organisation and application "Pneumoscope").
+
+``PNEUMOSCOPE_SETTINGS_DIR`` redirects the settings to an INI file in that folder: tests use it so they
+never read or write the user's real settings.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from PySide6 import QtCore
+
+from viewer.core.overlay import COLORMAP_NAMES, DEFAULT_COLORMAP, ScaleMode
+
+ORG = "Pneumoscope"
+APP = "Pneumoscope"
+MAX_RECENT = 10
+ENV_DIR = "PNEUMOSCOPE_SETTINGS_DIR"
+
+
+def _to_bool(value, default: bool) -> bool:
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    return str(value).lower() in ("1", "true", "yes", "on")
+
+
+def _to_float(value, default: float, lo: float, hi: float) -> float:
+    try:
+        return min(hi, max(lo, float(value)))
+    except (TypeError, ValueError):
+        return default
+
+
+class Settings:
+    """Typed access to the few things that persist between runs."""
+
+    def __init__(self, qsettings: QtCore.QSettings | None = None):
+        if qsettings is None:
+            folder = os.environ.get(ENV_DIR)
+            if folder:
+                Path(folder).mkdir(parents=True, exist_ok=True)
+                path = str(Path(folder) / "pneumoscope.ini")
+                qsettings = QtCore.QSettings(path, QtCore.QSettings.Format.IniFormat)
+            else:
+                qsettings = QtCore.QSettings(ORG, APP)
+        self.q = qsettings
+
+    # -- generic -------------------------------------------------------------------------------
+    def _get(self, key: str, default=None):
+        return self.q.value(key, default)
+
+    def _set(self, key: str, value) -> None:
+        self.q.setValue(key, value)
+
+    def sync(self) -> None:
+        self.q.sync()
+
+    # -- files ---------------------------------------------------------------------------------
+    @property
+    def last_folder(self) -> str:
+        value = self._get("files/last_folder", "")
+        return value if isinstance(value, str) and value and Path(value).is_dir() else str(Path.home())
+
+    @last_folder.setter
+    def last_folder(self, folder: str) -> None:
+        self._set("files/last_folder", str(folder))
+
+    @property
+    def recent_files(self) -> list[str]:
+        value = self._get("files/recent", [])
+        if isinstance(value, str):
+            value = [value] if value else []
+        return [str(v) for v in (value or [])][:MAX_RECENT]
+
+    def add_recent(self, path: str) -> list[str]:
+        path = str(Path(path).resolve())
+        items = [p for p in self.recent_files if p != path]
+        items.insert(0, path)
+        items = items[:MAX_RECENT]
+        self._set("files/recent", items)
+        return items
+
+    def clear_recent(self) -> None:
+        self._set("files/recent", [])
+
+    # -- heatmap -------------------------------------------------------------------------------
+    @property
+    def colormap(self) -> str:
+        value = self._get("heatmap/colormap", DEFAULT_COLORMAP)
+        return value if value in COLORMAP_NAMES else DEFAULT_COLORMAP
+
+    @colormap.setter
+    def colormap(self, name: str) -> None:
+        self._set("heatmap/colormap", name)
+
+    @property
+    def opacity(self) -> float:
+        return _to_float(self._get("heatmap/opacity"), 0.4, 0.0, 1.0)
+
+    @opacity.setter
+    def opacity(self, value: float) -> None:
+        self._set("heatmap/opacity", float(value))
+
+    @property
+    def threshold(self) -> float:
+        return _to_float(self._get("heatmap/threshold"), 0.2, 0.0, 0.95)
+
+    @threshold.setter
+    def threshold(self, value: float) -> None:
+        self._set("heatmap/threshold", float(value))
+
+    @property
+    def heatmap_visible(self) -> bool:
+        return _to_bool(self._get("heatmap/visible"), True)
+
+    @heatmap_visible.setter
+    def heatmap_visible(self, value: bool) -> None:
+        self._set("heatmap/visible", bool(value))
+
+    @property
+    def outline(self) -> bool:
+        return _to_bool(self._get("heatmap/outline"), False)
+
+    @outline.setter
+    def outline(self, value: bool) -> None:
+        self._set("heatmap/outline", bool(value))
+
+    @property
+    def scale_mode(self) -> ScaleMode:
+        try:
+            return ScaleMode(self._get("heatmap/scale_mode", ScaleMode.MODEL.value))
+        except ValueError:
+            return ScaleMode.MODEL
+
+    @scale_mode.setter
+    def scale_mode(self, mode: ScaleMode) -> None:
+        self._set("heatmap/scale_mode", ScaleMode(mode).value)
+
+    # -- view ----------------------------------------------------------------------------------
+    @property
+    def info_overlay(self) -> bool:
+        return _to_bool(self._get("view/info_overlay"), True)
+
+    @info_overlay.setter
+    def info_overlay(self, value: bool) -> None:
+        self._set("view/info_overlay", bool(value))
+
+    @property
+    def geometry(self) -> QtCore.QByteArray | None:
+        value = self._get("window/geometry")
+        return value if isinstance(value, QtCore.QByteArray) else None
+
+    @geometry.setter
+    def geometry(self, value: QtCore.QByteArray) -> None:
+        self._set("window/geometry", value)
+
+    @property
+    def window_state(self) -> QtCore.QByteArray | None:
+        value = self._get("window/state")
+        return value if isinstance(value, QtCore.QByteArray) else None
+
+    @window_state.setter
+    def window_state(self, value: QtCore.QByteArray) -> None:
+        self._set("window/state", value)
+
+    # -- export --------------------------------------------------------------------------------
+    @property
+    def export_full_resolution(self) -> bool:
+        return _to_bool(self._get("export/full_resolution"), True)
+
+    @export_full_resolution.setter
+    def export_full_resolution(self, value: bool) -> None:
+        self._set("export/full_resolution", bool(value))

@@ -1,0 +1,144 @@
+"""Main window, part 4: exports for reports and the clipboard.
+
+A mixin of :class:`viewer.gui.main_window.MainWindow`; it uses the window's widgets and state.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from pathlib import Path
+
+import numpy as np
+from PySide6 import QtGui, QtWidgets
+
+from viewer.gui import export as export_mod
+from viewer.gui.about import app_version
+from viewer.gui.corner_info import format_date, format_person_name
+
+
+class ExportMixin:
+    def export_context(self) -> export_mod.ExportContext | None:
+        e = self.current
+        u8 = self.displayed_u8()
+        if e is None or u8 is None:
+            return None
+        meta = e.study.meta
+        pred = e.prediction if e.frame == 0 else None
+        model = self.model
+        if pred is not None:
+            op = pred.operating_point.replace("_", " ")
+            above = pred.probability >= pred.threshold
+            ai_line = (
+                f"AI pneumonia probability {pred.probability * 100:.0f}% (calibrated), "
+                f"{'at or above' if above else 'below'} threshold {pred.threshold:.2f} ({op}): "
+                f"{pred.label} {'- pneumonia suggested' if above else '- pneumonia not suggested'}"
+            )
+        elif e.prediction is not None:
+            ai_line = f"AI result shown for frame 1 only (this is frame {e.frame + 1})"
+        else:
+            ai_line = "AI: no result" + (f" ({self.model_error})" if self.model_error else "")
+        model_line = f"Model {model.info.name} {model.info.version}" if model is not None else ""
+        patient = meta.patient
+        patient_line = " · ".join(
+            v
+            for v in (
+                format_person_name(patient.name),
+                f"ID {patient.id}" if patient.id else "",
+                f"born {format_date(patient.birth_date)}" if patient.birth_date else "",
+            )
+            if v
+        )
+        study_line = " · ".join(
+            v
+            for v in (
+                f"Study {format_date(meta.study.date)}" if meta.study.date else "",
+                meta.study.description,
+            )
+            if v
+        )
+        return export_mod.ExportContext(
+            display_u8=u8,
+            orientation=e.orientation,
+            heatmap=self.view.heatmap.norm if self._heatmap_applies() else None,
+            style=self.view.heatmap.style,
+            heatmap_visible=self._heatmap_visible and self._heatmap_applies(),
+            shapes=e.layer.shapes() if e.layer is not None else [],
+            ai_line=ai_line,
+            scope_line=("Out of scope: " + " ".join(e.warnings)) if (pred is not None and e.warnings) else "",
+            model_line=model_line,
+            patient_line=("Patient " + patient_line) if patient_line else "",
+            study_line=study_line,
+            app_line=f"Pneumoscope {app_version()}",
+        )
+
+    def render_export(self, options: export_mod.ExportOptions) -> np.ndarray | None:
+        ctx = self.export_context()
+        if ctx is None:
+            return None
+        shown = None if options.full_resolution else self.view.grab_image_area(hide_corners=True)
+        return export_mod.render_export(ctx, options, shown)
+
+    def export_to(
+        self, path, options: export_mod.ExportOptions, ask=export_mod.confirm_overwrite
+    ) -> Path | None:
+        rgb = self.render_export(options)
+        if rgb is None:
+            return None
+        try:
+            written = export_mod.save_export(path, rgb, self, ask)
+        except (OSError, ValueError) as exc:
+            self.notifications.add("Export failed", str(exc))
+            return None
+        if written is not None:
+            self.statusBar().showMessage(f"Exported {written}", 5000)
+        return written
+
+    def _ask_export_options(self, title: str) -> export_mod.ExportOptions | None:
+        shape = self.displayed_u8().shape
+        rows, cols = self.current.orientation.shape(*shape)
+        dlg = export_mod.ExportDialog(
+            self,
+            (rows, cols),
+            (self.view.height(), self.view.width()),
+            self.settings.export_full_resolution,
+            title,
+        )
+        if dlg.exec() != QtWidgets.QDialog.DialogCode.Accepted:
+            return None
+        opts = dlg.options()
+        self.settings.export_full_resolution = opts.full_resolution
+        return opts
+
+    def export_dialog(self) -> None:
+        if self.displayed_u8() is None:
+            return
+        opts = self._ask_export_options("Export annotated image")
+        if opts is None:
+            return
+        stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        suggested = str(Path(self.settings.last_folder) / f"pneumoscope-{stamp}.png")
+        path, selected = QtWidgets.QFileDialog.getSaveFileName(
+            self,
+            "Export annotated image",
+            suggested,
+            "PNG image (*.png);;JPEG image (*.jpg *.jpeg)",
+            options=QtWidgets.QFileDialog.Option.DontConfirmOverwrite,
+        )
+        if not path:
+            return
+        if Path(path).suffix.lower() not in export_mod.FORMATS:
+            path += ".jpg" if "JPEG" in selected else ".png"
+        self.settings.last_folder = str(Path(path).parent)
+        self.export_to(path, opts)
+
+    def copy_to_clipboard(self, options: export_mod.ExportOptions | None = None) -> bool:
+        if self.displayed_u8() is None:
+            return False
+        if options is None:
+            options = self._ask_export_options("Copy annotated image")
+            if options is None:
+                return False
+        rgb = self.render_export(options)
+        QtGui.QGuiApplication.clipboard().setImage(export_mod.rgb_to_qimage(rgb))
+        self.statusBar().showMessage("Annotated image copied to the clipboard", 4000)
+        return True

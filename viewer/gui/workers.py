@@ -1,0 +1,132 @@
+"""Background work (decode, render, inference) on a QThreadPool, reported back to the GUI thread by signals.
+
+:class:`TaskRunner` runs any plain function in a worker thread and calls ``on_result(value)`` or
+``on_error(failure)`` later in the GUI thread (queued connections), so callers never touch widgets
+from a worker. A :class:`Failure` carries a short title and a user-readable message: ``StudyError``
+subclasses keep theirs, anything else becomes "Unexpected error" with the traceback kept for the log.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from PySide6 import QtCore
+
+from viewer.core.errors import StudyError
+from viewer.core.model_contract import ModelError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Failure:
+    title: str
+    message: str
+    detail: str = ""  # traceback for the log, never shown as the main message
+
+
+def failure_from_exception(exc: BaseException) -> Failure:
+    if isinstance(exc, StudyError):
+        return Failure(exc.title, str(exc))
+    if isinstance(exc, ModelError):  # written for the user, like StudyError
+        return Failure("AI model unavailable", str(exc))
+    detail = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    title = getattr(exc, "title", None) or "Unexpected error"
+    return Failure(str(title), f"{type(exc).__name__}: {exc}", detail)
+
+
+class _Signals(QtCore.QObject):
+    result = QtCore.Signal(object, object)  # task, value
+    error = QtCore.Signal(object, object)  # task, Failure
+
+
+class _Task(QtCore.QRunnable):
+    def __init__(self, fn: Callable, args: tuple, kwargs: dict):
+        super().__init__()
+        self.setAutoDelete(False)  # Python keeps the reference until the result is delivered
+        self.fn, self.args, self.kwargs = fn, args, kwargs
+        self.signals = _Signals()
+        self.on_result: Callable | None = None
+        self.on_error: Callable | None = None
+        self.cancelled = False
+
+    def run(self) -> None:  # worker thread
+        if self.cancelled:
+            return
+        try:
+            value = self.fn(*self.args, **self.kwargs)
+        except Exception as exc:  # noqa: BLE001 - every failure must reach the GUI as a message
+            failure = failure_from_exception(exc)
+            if failure.detail:
+                log.error("background task failed: %s", failure.detail)
+            self.signals.error.emit(self, failure)
+        else:
+            self.signals.result.emit(self, value)
+
+
+class TaskRunner(QtCore.QObject):
+    """Submit functions to a thread pool; callbacks run in the GUI thread."""
+
+    busy_changed = QtCore.Signal(int)  # number of tasks still running or queued
+
+    def __init__(self, parent: QtCore.QObject | None = None, max_threads: int = 2):
+        super().__init__(parent)
+        self.pool = QtCore.QThreadPool(self)
+        self.pool.setMaxThreadCount(max(1, max_threads))
+        self._tasks: set[_Task] = set()
+
+    @property
+    def pending(self) -> int:
+        return len(self._tasks)
+
+    def submit(
+        self,
+        fn: Callable,
+        *args,
+        on_result: Callable | None = None,
+        on_error: Callable | None = None,
+        priority: int = 0,
+        **kwargs,
+    ) -> _Task:
+        task = _Task(fn, args, kwargs)
+        task.on_result, task.on_error = on_result, on_error
+        task.signals.result.connect(self._deliver_result, QtCore.Qt.ConnectionType.QueuedConnection)
+        task.signals.error.connect(self._deliver_error, QtCore.Qt.ConnectionType.QueuedConnection)
+        self._tasks.add(task)
+        self.busy_changed.emit(len(self._tasks))
+        self.pool.start(task, priority)
+        return task
+
+    def _finish(self, task: _Task) -> None:
+        self._tasks.discard(task)
+        self.busy_changed.emit(len(self._tasks))
+
+    @QtCore.Slot(object, object)
+    def _deliver_result(self, task: _Task, value) -> None:
+        try:
+            if task.on_result is not None and not task.cancelled:
+                task.on_result(value)
+        finally:
+            self._finish(task)
+
+    @QtCore.Slot(object, object)
+    def _deliver_error(self, task: _Task, failure: Failure) -> None:
+        try:
+            if task.on_error is not None and not task.cancelled:
+                task.on_error(failure)
+        finally:
+            self._finish(task)
+
+    def cancel_all(self) -> None:
+        """Drop queued tasks and ignore the results of running ones (used when the window closes)."""
+        for task in list(self._tasks):
+            task.cancelled = True
+            if self.pool.tryTake(task):
+                self._tasks.discard(task)
+        self.busy_changed.emit(len(self._tasks))
+
+    def wait(self, msecs: int = 10_000) -> bool:
+        return self.pool.waitForDone(msecs)
