@@ -20,12 +20,10 @@ ORT-saved models declare ORT-only opset domains that other providers need not ac
 from __future__ import annotations
 
 import argparse
-import contextlib
 import io
 import math
 import os
 import subprocess
-import tempfile
 import time
 import warnings
 from dataclasses import dataclass
@@ -41,6 +39,7 @@ from torch import nn
 
 from training.checkpoint import calibration_of, load_checkpoint
 from training.models import PneumoniaNet
+from viewer.core.files import write_atomic
 from viewer.core.inference import PneumoniaModel
 from viewer.core.model_contract import (
     CLASS_NAMES,
@@ -156,25 +155,13 @@ def _plain(obj: Any) -> Any:
 
 
 def atomic_write_bytes(path: Path, data: bytes, *, force: bool = False) -> Path:
-    """Write via a temporary file in the same folder + ``os.replace``; refuse to overwrite unless force."""
+    """Atomic write (temporary file + rename) that refuses to overwrite unless ``force``."""
     path = Path(path)
-    if path.exists() and not force:
-        raise FileExistsError(f"{path} exists; pass --force to overwrite it")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        if path.exists() and not force:  # appeared meanwhile
-            raise FileExistsError(f"{path} exists; pass --force to overwrite it")
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return path
+        return write_atomic(path, data, overwrite=force)
+    except FileExistsError:
+        raise FileExistsError(f"{path} exists; pass --force to overwrite it") from None
 
 
 def _verification_batch(size: int) -> np.ndarray:

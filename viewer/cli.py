@@ -12,11 +12,9 @@ Errors print one line on stderr and exit with status 2 (argparse uses 2 for usag
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import sys
-import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
@@ -24,6 +22,7 @@ import cv2
 
 from viewer.core.display import default_window, presets, render
 from viewer.core.errors import StudyError
+from viewer.core.files import write_atomic
 from viewer.core.io import load_study
 from viewer.core.study import Study, VoiLut, WindowPreset
 
@@ -173,21 +172,6 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 # --- render ---------------------------------------------------------------------------------------
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temporary file in the same folder, then rename over ``path`` (never half a file)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def cmd_render(args: argparse.Namespace) -> int:

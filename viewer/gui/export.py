@@ -12,11 +12,9 @@ Files are encoded with ``cv2.imencode`` (pixels only: no text chunks, no EXIF) a
 
 from __future__ import annotations
 
-import contextlib
 import datetime as _dt
 import math
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +23,7 @@ import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from viewer.core import overlay
+from viewer.core.files import write_atomic
 from viewer.core.overlay import OverlayStyle
 from viewer.gui.annotations import COLOUR, Shape, draw_label
 from viewer.gui.orientation import Orientation
@@ -237,23 +236,6 @@ def encode(rgb: np.ndarray, suffix: str) -> bytes:
     if not ok:
         raise OSError("the image could not be encoded")
     return buf.tobytes()
-
-
-def write_atomic(path: str | os.PathLike, data: bytes) -> Path:
-    """Write to a temporary file in the target folder, flush it to disk, then rename over the target."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix + ".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return path
 
 
 def confirm_overwrite(parent: QtWidgets.QWidget | None, path: Path) -> bool:

@@ -1,0 +1,34 @@
+"""Atomic file writing, shared by the viewer's exports, the CLI, the self-test and the training exports."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+
+def write_atomic(path: str | os.PathLike, data: bytes, *, overwrite: bool = True) -> Path:
+    """Write ``data`` to a temporary file in the target folder, fsync it, then rename it onto ``path``.
+
+    A reader never sees half a file, and a failure leaves any existing file untouched. With
+    ``overwrite=False`` an existing target raises :class:`FileExistsError` (checked before writing and
+    again just before the rename, in case the file appeared meanwhile). Returns the path written.
+    """
+    path = Path(path)
+    if not overwrite and path.exists():
+        raise FileExistsError(f"{path} already exists")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if not overwrite and path.exists():
+            raise FileExistsError(f"{path} already exists")
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return path
