@@ -3,6 +3,10 @@
 Jobs are plain functions (no Qt) so they can run in a QThreadPool: :func:`load_job` decodes the file and
 renders frame 0 at its default window (the model input, also the first thing shown), :func:`predict_job`
 runs the model on exactly that rendering.
+
+:mod:`viewer.core.io` (pydicom: a few hundred ms to import) is imported when first needed (the first
+load, in a worker, or a folder to expand), not with this module, so the window shows sooner. Python
+runs the import once, whichever thread asks first; later imports are a ``sys.modules`` look-up.
 """
 
 from __future__ import annotations
@@ -15,7 +19,6 @@ import cv2
 import numpy as np
 
 from viewer.core import display
-from viewer.core.io import is_probably_study, load_study
 from viewer.core.study import Study
 from viewer.gui.orientation import Orientation
 from viewer.gui.workers import Failure
@@ -32,6 +35,8 @@ class Loaded:
 
 
 def load_job(path: str) -> Loaded:
+    from viewer.core.io import load_study  # noqa: PLC0415 - pydicom import is slow; cached after the first
+
     t0 = time.perf_counter()
     study = load_study(path)
     u8 = display.render_default(study, 0)
@@ -87,6 +92,8 @@ def expand_paths(paths, recursive: bool = True) -> list[str]:
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
+            from viewer.core.io import is_probably_study  # noqa: PLC0415 - pydicom import is slow
+
             it = p.rglob("*") if recursive else p.glob("*")
             found = sorted(
                 str(f) for f in it if f.is_file() and not f.name.startswith(".") and is_probably_study(f)
