@@ -38,3 +38,14 @@ def test_failure_keeps_the_old_file_and_leaves_no_temporary(tmp_path, monkeypatc
         write_atomic(target, b"new")
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["a.png"]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
+def test_new_files_are_readable_by_others_and_existing_modes_are_kept(tmp_path):
+    new = write_atomic(tmp_path / "new.png", b"x")
+    assert new.stat().st_mode & 0o777 == 0o644  # not mkstemp's 0600
+    private = tmp_path / "private.png"
+    private.write_bytes(b"old")
+    private.chmod(0o600)
+    write_atomic(private, b"new")
+    assert private.stat().st_mode & 0o777 == 0o600

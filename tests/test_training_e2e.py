@@ -430,3 +430,22 @@ def test_evaluate_rejects_an_unknown_operating_point(e2e):
                 "--no-progress",
             ]
         )
+
+
+def test_calibrate_command_refits_the_run_without_touching_the_weights(e2e, tmp_path):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(e2e["run"], run)
+    before = torch.load(run / "best.pt", map_location="cpu", weights_only=False)
+    assert cli(["calibrate", "--run", str(run), "--min-sensitivity", "0.8", "--threads", "2"]) == 0
+    after = torch.load(run / "best.pt", map_location="cpu", weights_only=False)
+    assert all(torch.equal(before["model"][k], after["model"][k]) for k in before["model"])
+    cal = after["calibration"]
+    assert cal["min_sensitivity"] == 0.8
+    assert cal["temperature"] == pytest.approx(before["calibration"]["temperature"])
+    at = cal["val_metrics"]["operating_points"]
+    assert set(at) == {"high_sensitivity", "youden"}
+    assert at["high_sensitivity"]["threshold"] == cal["operating_points"]["high_sensitivity"]
+    assert at["high_sensitivity"]["sensitivity"] >= 0.8
+    assert json.loads((run / "calibration.json").read_text()) == json.loads(json.dumps(cal))

@@ -1,4 +1,4 @@
-"""``python -m training {train,evaluate,export}``: the training package's command line."""
+"""``python -m training {train,calibrate,evaluate,export}``: the training package's command line."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import sys
 
 COMMANDS = {
     "train": ("training.train", "train a model on a {NORMAL,PNEUMONIA} folder (patient-grouped validation)"),
+    "calibrate": ("training.recalibrate", "fit temperature, operating points and heatmap scale of a run again"),
     "evaluate": ("training.evaluate", "score a checkpoint or an ONNX model and write the evaluation report"),
     "export": ("training.export", "export a checkpoint to ONNX with probability and Grad-CAM outputs"),
 }

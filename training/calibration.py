@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -30,17 +32,39 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray, t_min: float = 1.0, 
     return float(fine[int(np.argmin([nll(logits, labels, t) for t in fine]))])
 
 
-def high_sensitivity_threshold(probs: np.ndarray, labels: np.ndarray, min_sensitivity: float = 0.95) -> float:
+def wilson_lower_bound(successes: int, n: int, confidence: float = 0.95) -> float:
+    """One-sided lower confidence bound of a proportion (Wilson score interval)."""
+    if n <= 0:
+        return 0.0
+    from statistics import NormalDist
+
+    z = NormalDist().inv_cdf(confidence)
+    p = successes / n
+    centre = p + z * z / (2 * n)
+    margin = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return max(0.0, (centre - margin) / (1 + z * z / n))
+
+
+def high_sensitivity_threshold(
+    probs: np.ndarray, labels: np.ndarray, min_sensitivity: float = 0.95, confidence: float | None = 0.95
+) -> float:
     """The highest threshold (most specific) whose sensitivity is still >= ``min_sensitivity``.
 
-    The threshold lies midway between the positive score that must stay above it and the next lower
-    score, so that it does not sit exactly on a validation sample.
+    With ``confidence`` (default 0.95) the requirement is on the one-sided Wilson lower bound of the
+    validation sensitivity, not on the point estimate: a threshold placed so that exactly 95% of the
+    validation positives pass would miss more than 5% of new positives about half of the time. With
+    ``confidence=None`` the point estimate is used. The threshold lies midway between the positive score
+    that must stay above it and the next lower score, so that it does not sit on a validation sample.
     """
     probs = np.asarray(probs, np.float64)
     pos = np.sort(probs[np.asarray(labels) == 1])
-    if pos.size == 0:
+    n = pos.size
+    if n == 0:
         return 0.5
-    k = int(np.floor((1 - min_sensitivity) * pos.size + 1e-9))  # positives allowed below threshold
+    k = int(np.floor((1 - min_sensitivity) * n + 1e-9))  # positives allowed below the threshold
+    if confidence is not None:
+        while k > 0 and wilson_lower_bound(n - k, n, confidence) < min_sensitivity:
+            k -= 1
     upper = pos[k]
     below = probs[probs < upper]
     lower = below.max() if below.size else 0.0

@@ -39,7 +39,7 @@ from training.data import (
     manifest_summary,
     save_split,
 )
-from training.metrics import expected_calibration_error
+from training.metrics import confusion_counts, expected_calibration_error, predict, rates
 from training.models import ARCHITECTURES, build_model
 from viewer.core.preprocess import MODEL_INPUT_SIZE
 
@@ -275,12 +275,17 @@ def calibrate(model, val_images, val_labels, cfg: TrainConfig) -> dict:
     scale = float(np.percentile(pos_cam, 99)) if pos_cam.size else float(cam_max.max(initial=1.0))
     from sklearn.metrics import roc_auc_score
 
+    points = {
+        "high_sensitivity": high_sensitivity_threshold(probs, val_labels, cfg.min_sensitivity),
+        "youden": youden_threshold(probs, val_labels),
+    }
+    at_points = {}
+    for name, thr in points.items():
+        r = rates(confusion_counts(val_labels, predict(probs, thr)))
+        at_points[name] = {"threshold": thr, "sensitivity": r["recall"], "specificity": r["specificity"]}
     return {
         "temperature": t,
-        "operating_points": {
-            "high_sensitivity": high_sensitivity_threshold(probs, val_labels, cfg.min_sensitivity),
-            "youden": youden_threshold(probs, val_labels),
-        },
+        "operating_points": points,
         "default_operating_point": "high_sensitivity",
         "min_sensitivity": cfg.min_sensitivity,
         "heatmap_scale": max(scale, 1e-6),
@@ -289,6 +294,7 @@ def calibrate(model, val_images, val_labels, cfg: TrainConfig) -> dict:
             "roc_auc": float(roc_auc_score(val_labels, probs)),
             "ece_before": expected_calibration_error(1 / (1 + np.exp(-logits)), val_labels),
             "ece_after": expected_calibration_error(probs, val_labels),
+            "operating_points": at_points,
         },
     }, logits
 
@@ -380,6 +386,13 @@ def main(args: argparse.Namespace) -> int:
                       "rng": {"torch": torch.get_rng_state(), "torch_gen": gen.get_state()}}, last)
         print(json.dumps({k: (round(v, 5) if isinstance(v, float) else v) for k, v in row.items()}), flush=True)
 
+    finalize(out, model, val, va_img, va_lab, cfg)
+    return 0
+
+
+def finalize(out: Path, model, val, va_img, va_lab, cfg: TrainConfig) -> dict:
+    """Load ``best.pt`` into ``model``, calibrate it on validation and store the calibration in ``best.pt``,
+    ``calibration.json`` and ``val_predictions.csv``. Also the ``calibrate`` command's work."""
     best = torch.load(out / "best.pt", map_location=cfg.device, weights_only=False)
     model.load_state_dict(best["model"])
     calib, val_logits = calibrate(model, va_img, va_lab, cfg)
@@ -392,4 +405,4 @@ def main(args: argparse.Namespace) -> int:
         for s, lg in zip(val, val_logits, strict=True):
             w.writerow([s.rel, s.label, f"{lg:.6f}", f"{1 / (1 + math.exp(-lg / calib['temperature'])):.6f}"])
     print("calibration:", json.dumps(calib))
-    return 0
+    return calib

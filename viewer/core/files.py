@@ -18,8 +18,12 @@ def write_atomic(path: str | os.PathLike, data: bytes, *, overwrite: bool = True
     path = Path(path)
     if not overwrite and path.exists():
         raise FileExistsError(f"{path} already exists")
+    # mkstemp creates the file 0600; give the result the target's mode, or the usual 0644 for a new file
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
+        with contextlib.suppress(OSError):  # not supported everywhere (some network shares)
+            os.chmod(tmp, mode)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
