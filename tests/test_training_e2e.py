@@ -449,3 +449,17 @@ def test_calibrate_command_refits_the_run_without_touching_the_weights(e2e, tmp_
     assert at["high_sensitivity"]["threshold"] == cal["operating_points"]["high_sensitivity"]
     assert at["high_sensitivity"]["sensitivity"] >= 0.8
     assert json.loads((run / "calibration.json").read_text()) == json.loads(json.dumps(cal))
+
+
+def test_training_is_deterministic_for_a_seed(kermany_dir, tmp_path):
+    """Same data, seed, thread count and machine -> bit-identical weights (what the model card relies on)."""
+    weights = require_shared("weights", "mobilenet_v2_imagenet.pth")
+    states = []
+    for name in ("a", "b"):
+        args = ["train", "--data", str(kermany_dir), "--out", str(tmp_path / name), "--init", str(weights),
+                "--limit", "24", "--epochs", "2", "--freeze-epochs", "1", "--max-steps", "2", "--batch-size", "8",
+                "--no-progress", "--cache-dir", str(tmp_path / "cache"), "--threads", "2"]
+        assert cli(args) == 0
+        states.append(torch.load(tmp_path / name / "last.pt", map_location="cpu", weights_only=False)["model"])
+    assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])
+    assert (tmp_path / "a" / "split.csv").read_bytes() == (tmp_path / "b" / "split.csv").read_bytes()
