@@ -13,7 +13,7 @@ RADIOGRAPH_MODALITIES = {"CR", "DX", "XR", "RG", "DR", "PX"}  # PX would be odd,
 CHEST_BODY_PARTS = {"CHEST", "THORAX", "LUNG", "LUNGS", "PEDIATRIC CHEST", "CHEST_PA", "CHEST PA"}
 LATERAL_VIEWS = {"LL", "RL", "LAT", "LATERAL", "LLD", "RLD", "LL/RL", "XTABLE LATERAL"}
 TRAINED_AGE = (1.0, 5.0)
-ADULT_AGE = 10.0
+ADULT_AGE = 18.0
 MIN_SIDE = 224
 
 
@@ -32,8 +32,10 @@ def scope_warnings(meta: StudyMetadata, shape: tuple[int, int] | None = None) ->
         out.append(f"Lateral view ({st.view_position}): the model was trained on frontal (AP/PA) views only.")
     age = meta.patient.age_years
     if age is not None:
-        if age > ADULT_AGE:
-            out.append(f"Patient aged {age:.0f} years: the model was trained on children aged 1-5.")
+        if age >= ADULT_AGE:
+            out.append(f"Adult patient (aged {age:.0f} years): the model was trained on children aged 1-5.")
+        elif age >= TRAINED_AGE[1] + 1:
+            out.append(f"Patient aged {age:.0f} years: older than the children (aged 1-5) the model was trained on.")
         elif age < TRAINED_AGE[0]:
             out.append(
                 f"Patient younger than 1 year ({age:.1f}): the model was trained on children aged 1-5."
