@@ -201,12 +201,17 @@ def legend_bar(colormap: str, length: int = 256, thickness: int = 12, vertical: 
 
 
 def legend_text(mode: ScaleMode | str, model_scale: float | None) -> tuple[str, str, str]:
-    """(low label, high label, explanation) for the legend under the colour bar."""
+    """(low label, high label, explanation) for the legend under the colour bar.
+
+    Words, not raw Grad-CAM units: a reader cannot interpret "0.176". On the model scale the top colour is
+    the strength reached by the strongest 1% of validation pneumonia images (``heatmap_scale``).
+    """
     mode = ScaleMode(mode)
     if mode is ScaleMode.MODEL:
-        high = f"{model_scale:g}" if model_scale else "max"
-        return "0", high, "model scale, comparable across studies"
-    return "min", "max", "per-image scale, not comparable across studies"
+        if not model_scale:
+            return "weak", "strong", "model scale unknown: scaled to this image"
+        return "weak", "strong", "fixed scale: same colour = same strength in every study"
+    return "weakest", "strongest", "per-image scale: colours not comparable across studies"
 
 
 __all__ = [

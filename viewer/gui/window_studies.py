@@ -11,8 +11,8 @@ from pathlib import Path
 
 from PySide6 import QtWidgets
 
-from viewer.gui.annotations import AnnotationLayer
 from viewer.core.scope import scope_warnings
+from viewer.gui.annotations import AnnotationLayer
 from viewer.gui.session import StudyEntry, expand_paths, load_job
 from viewer.gui.workers import Failure
 
