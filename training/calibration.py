@@ -72,9 +72,15 @@ def high_sensitivity_threshold(
 
 
 def youden_threshold(probs: np.ndarray, labels: np.ndarray) -> float:
+    """The threshold maximising sensitivity + specificity, placed midway between the lowest score it
+    keeps positive and the next lower score (like :func:`high_sensitivity_threshold`): a threshold equal
+    to a validation score would make that image's label depend on rounding."""
     from sklearn.metrics import roc_curve
 
+    probs = np.asarray(probs, np.float64)
     fpr, tpr, thr = roc_curve(labels, probs)
     i = int(np.argmax(tpr - fpr))
-    t = float(thr[i])
-    return min(max(t, 0.0), 1.0)
+    upper = min(float(thr[i]), 1.0)
+    below = probs[probs < upper]
+    lower = below.max() if below.size else 0.0
+    return float((upper + lower) / 2)

@@ -19,15 +19,48 @@ def app_version() -> str:
 
 
 def _fmt_metrics(metrics: dict) -> str:
+    """Validation figures a reader can scan: AUROC, ECE, then each operating point's sensitivity and
+    specificity; any other scalar afterwards."""
+    metrics = dict(metrics or {})
     parts = []
-    for key, value in (metrics or {}).items():
+    if isinstance(metrics.get("roc_auc"), (int, float)):
+        n = metrics.get("n")
+        parts.append(f"AUROC {metrics.pop('roc_auc'):.4f}" + (f" on {n} images" if n else ""))
+    metrics.pop("n", None)
+    ece = metrics.pop("ece_after", metrics.pop("ece", None))
+    metrics.pop("ece_before", None)
+    if isinstance(ece, (int, float)):
+        parts.append(f"ECE {ece:.3f}")
+    points = metrics.pop("operating_points", None)
+    if isinstance(points, dict):
+        for name, at in points.items():
+            if isinstance(at, dict) and {"sensitivity", "specificity"} <= set(at):
+                parts.append(
+                    f"{name}: sensitivity {at['sensitivity']:.3f}, specificity {at['specificity']:.3f}"
+                )
+    for key, value in metrics.items():
         if isinstance(value, float):
             parts.append(f"{key} {value:.3f}")
         elif isinstance(value, (int, str)):
             parts.append(f"{key} {value}")
-        else:
-            parts.append(f"{key} {json.dumps(value, default=str)[:80]}")
-    return ", ".join(parts)
+    return "; ".join(parts)
+
+
+def _fmt_training_data(data: dict) -> str:
+    if not isinstance(data, dict):
+        return ""
+    if {"n_train", "n_val"} <= set(data):
+        text = f"{data['n_train']} training images"
+        if "train_pneumonia" in data:
+            text += f" ({data['train_pneumonia']} pneumonia)"
+        text += f", {data['n_val']} validation images"
+        if "val_pneumonia" in data:
+            text += f" ({data['val_pneumonia']} pneumonia)"
+        if data.get("manifest_sha256"):
+            text += f"; {data.get('manifest') or 'manifest'} sha256 {str(data['manifest_sha256'])[:12]}…"
+        return text
+    counts = data.get("counts")
+    return json.dumps(counts) if counts else _fmt_metrics(data)[:200]
 
 
 def model_card_html(info, provider: str = "", source: str = "", fallback: str | None = None) -> str:
@@ -37,7 +70,6 @@ def model_card_html(info, provider: str = "", source: str = "", fallback: str | 
     e = html.escape
     ops = ", ".join(f"{e(k)} {v:.2f}" for k, v in info.operating_points.items())
     data = info.training_data or {}
-    counts = data.get("counts") if isinstance(data, dict) else None
     rows = [
         ("Model", f"{e(info.name)} {e(info.version)} ({e(info.architecture)}, {e(info.precision)})"),
         ("Created", e(info.created)),
@@ -47,9 +79,9 @@ def model_card_html(info, provider: str = "", source: str = "", fallback: str | 
             "Calibration",
             f"temperature {info.temperature:.3g}" + ("" if info.calibrated else " (not calibrated)"),
         ),
-        ("Heatmap scale", f"0 .. {info.heatmap_scale:g} (fixed, comparable across studies)"),
+        ("Heatmap scale", f"fixed: Grad-CAM {info.heatmap_scale:.3g} = strongest colour, in every study"),
         ("Validation", e(_fmt_metrics(info.validation_metrics))),
-        ("Training data", e(json.dumps(counts) if counts else _fmt_metrics(data)[:200])),
+        ("Training data", e(_fmt_training_data(data))),
         ("Intended use", e(info.intended_use)),
         ("Limits", e(info.limits)),
     ]
