@@ -196,17 +196,8 @@ class MainWindow(StudiesMixin, DisplayMixin, AIMixin, ExportMixin, QtWidgets.QMa
             a[aid].setIcon(icon(name))
             tb.addAction(a[aid])
         tb.addSeparator()
-        names = {
-            "tool_wl": "wl",
-            "tool_pan": "pan",
-            "tool_zoom": "zoom",
-            "tool_arrow": "arrow",
-            "tool_text": "text",
-            "tool_ellipse": "ellipse",
-            "tool_ruler": "ruler",
-        }
-        for aid, name in names.items():
-            a[aid].setIcon(icon(name))
+        for aid, tool in TOOL_ACTIONS.items():  # each tool's icon has the tool's name
+            a[aid].setIcon(icon(tool))
             tb.addAction(a[aid])
         tb.addSeparator()
         self.preset_button = QtWidgets.QToolButton()
