@@ -37,9 +37,15 @@ def augment(x: torch.Tensor, cfg: AugmentConfig, generator: torch.Generator | No
     """x: float (N, 1, H, W) in [0, 1] -> augmented batch, same shape, clipped to [0, 1]."""
     n = x.shape[0]
     dev = x.device
+    # Random numbers come from the generator's own device (the CPU generator of the training loop) and move
+    # to the batch's device: a CPU generator cannot draw CUDA tensors.
+    rng_dev = generator.device if generator is not None else dev
 
-    def u(lo: float, hi: float, shape=(n,)) -> torch.Tensor:
-        return torch.rand(shape, generator=generator, device=dev) * (hi - lo) + lo
+    def rand(*shape: int) -> torch.Tensor:
+        return torch.rand(shape, generator=generator, device=rng_dev).to(dev)
+
+    def u(lo: float, hi: float) -> torch.Tensor:
+        return rand(n) * (hi - lo) + lo
 
     ang = u(-cfg.rotate_deg, cfg.rotate_deg) * math.pi / 180
     s = u(1 - cfg.scale, 1 + cfg.scale)
@@ -66,7 +72,7 @@ def augment(x: torch.Tensor, cfg: AugmentConfig, generator: torch.Generator | No
     x = x.clamp_min(1e-6) ** g
 
     if cfg.blur_p > 0:
-        sel = torch.rand(n, generator=generator, device=dev) < cfg.blur_p
+        sel = rand(n) < cfg.blur_p
         if sel.any():
             k = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0], device=dev)
             k = (k[:, None] * k[None, :]) / 256.0
@@ -74,7 +80,7 @@ def augment(x: torch.Tensor, cfg: AugmentConfig, generator: torch.Generator | No
             x = x.clone()
             x[sel] = blurred
     if cfg.noise_p > 0:
-        sel = (torch.rand(n, generator=generator, device=dev) < cfg.noise_p).view(n, 1, 1, 1)
-        noise = torch.randn(x.shape, generator=generator, device=dev) * cfg.noise_std
+        sel = (rand(n) < cfg.noise_p).view(n, 1, 1, 1)
+        noise = torch.randn(x.shape, generator=generator, device=rng_dev).to(dev) * cfg.noise_std
         x = x + noise * sel
     return x.clamp(0, 1)

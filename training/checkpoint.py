@@ -2,7 +2,7 @@
 
 A checkpoint is a ``torch.save`` dict: ``model`` (PneumoniaNet state_dict), ``config`` (``arch``,
 ``dropout``, ``input_size``, training settings), ``epoch``, ``val_metrics`` and, once calibration ran,
-``calibration`` = {``temperature``, ``operating_points`` (thresholds on the calibrated probability),
+``calibration`` = {``logit_shift``, ``pos_weight``, ``temperature``, ``operating_points`` (thresholds on the calibrated probability),
 ``default_operating_point``, ``heatmap_scale``, ``val_metrics``}, plus ``data_summary`` and
 ``source_commit``.
 """
@@ -20,7 +20,10 @@ UNCALIBRATED_OPERATING_POINT = "uncalibrated"
 
 
 def load_checkpoint(path: str | Path) -> tuple[PneumoniaNet, dict[str, Any]]:
-    """Rebuild the model from the checkpoint's config, load its weights, eval mode -> (model, ckpt)."""
+    """Rebuild the model from the checkpoint's config, load its weights, eval mode -> (model, ckpt).
+
+    A calibrated checkpoint's ``logit_shift`` is folded into the classifier bias, so the returned model's
+    logit is the one the temperature and the operating points were fitted on (and the one exported)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")
@@ -34,6 +37,10 @@ def load_checkpoint(path: str | Path) -> tuple[PneumoniaNet, dict[str, Any]]:
     model = build_model(arch, init="none", dropout=float(config.get("dropout", 0.2)))
     state = _strip_prefixes(ckpt["model"])
     model.load_state_dict(state, strict=True)
+    shift = float((ckpt.get("calibration") or {}).get("logit_shift", 0.0))
+    if shift:  # undo the training-time class weighting (see training.train.calibrate); the CAM is unchanged
+        with torch.no_grad():
+            model.classifier.bias += shift
     model.eval()
     return model, ckpt
 

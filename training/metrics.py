@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
-DEFAULT_ECE_BINS = 15  # same binning as training.calibration.expected_calibration_error
+DEFAULT_ECE_BINS = 15
 DEFAULT_TABLE_THRESHOLDS = tuple(round(0.1 * k, 1) for k in range(1, 10))
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from training.models import build_model
-from training.train import TrainConfig, finalize, prepare_data
+from training.train import TrainConfig, finalize, prepare_data, resolve_pos_weight
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -42,9 +42,9 @@ def main(args: argparse.Namespace) -> int:
     cfg = replace(cfg, **overrides)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    _, val, _, _, va_img, va_lab = prepare_data(cfg, out)
+    _, val, _, tr_lab, va_img, va_lab = prepare_data(cfg, out)
     model = build_model(cfg.arch, "none", cfg.dropout).to(cfg.device)
     if cfg.channels_last:
         model = model.to(memory_format=torch.channels_last)
-    finalize(out, model, val, va_img, va_lab, cfg)
+    finalize(out, model, val, va_img, va_lab, cfg, resolve_pos_weight(cfg, tr_lab))
     return 0

@@ -141,8 +141,8 @@ def _batch(images: np.ndarray, idx: np.ndarray, cfg: TrainConfig) -> torch.Tenso
 def set_stage(model, epoch: int, cfg: TrainConfig) -> str:
     frozen_all = epoch < cfg.freeze_epochs
     blocks = list(model.features.children())
-    if len(blocks) == 1 and hasattr(blocks[0], "children"):  # densenet: Sequential(features, relu)
-        blocks = list(blocks[0].children()) + blocks[1:]
+    if len(blocks) == 2 and isinstance(blocks[0], torch.nn.Sequential) and isinstance(blocks[1], torch.nn.ReLU):
+        blocks = list(blocks[0].children()) + blocks[1:]  # densenet: Sequential(features, relu)
     for i, b in enumerate(blocks):
         trainable = not frozen_all and i >= cfg.freeze_blocks
         for prm in b.parameters():
@@ -166,6 +166,8 @@ def train_one_epoch(model, images, labels, opt, sched, cfg, epoch, pos_weight, g
         n_steps = min(n_steps, cfg.max_steps)
     aug = AugmentConfig()
     pw = torch.tensor(pos_weight, device=cfg.device)
+    # fp16 autocast on CUDA needs loss scaling; disabled (a plain optimiser step) on the CPU's bfloat16
+    scaler = torch.amp.GradScaler("cuda", enabled=str(cfg.device).startswith("cuda"))
     total, seen, t0 = 0.0, 0, time.perf_counter()
     it = range(n_steps)
     if cfg.progress:
@@ -183,8 +185,9 @@ def train_one_epoch(model, images, labels, opt, sched, cfg, epoch, pos_weight, g
             logit = model(x)
         loss = F.binary_cross_entropy_with_logits(logit.float(), y_s, pos_weight=pw)
         opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
         sched.step()
         total += loss.item() * len(idx)
         seen += len(idx)
@@ -267,8 +270,25 @@ def prepare_data(cfg: TrainConfig, out: Path):
     return train, val, images[:n_tr], labels[:n_tr], images[n_tr:], labels[n_tr:]
 
 
-def calibrate(model, val_images, val_labels, cfg: TrainConfig) -> dict:
-    logits, cam_max = predict_arrays(model, val_images, cfg, with_cam=True)
+def resolve_pos_weight(cfg: TrainConfig, train_labels: np.ndarray) -> float:
+    """The BCE weight of the pneumonia class: ``--pos-weight``, else n_normal / n_pneumonia of the training part."""
+    if cfg.pos_weight is not None:
+        return float(cfg.pos_weight)
+    return float((train_labels == 0).sum() / max(train_labels.sum(), 1))
+
+
+def calibrate(model, val_images, val_labels, cfg: TrainConfig, pos_weight: float = 1.0) -> tuple[dict, np.ndarray]:
+    """Calibration of a trained model on the validation split -> (calibration dict, calibrated logits).
+
+    1. ``logit_shift`` = -log(pos_weight), not fitted: BCE with ``pos_weight`` w trains the logit towards
+       log-odds + log(w), so this undoes the class weighting exactly; probabilities then reflect the
+       training prevalence. ``training.checkpoint.load_checkpoint`` folds it into the classifier bias.
+    2. A temperature T >= 1 fitted on the shifted logits (see ``fit_temperature``).
+    3. Operating points and the fixed heatmap scale (the CAM does not depend on the bias).
+    """
+    raw, cam_max = predict_arrays(model, val_images, cfg, with_cam=True)
+    shift = -math.log(pos_weight)
+    logits = raw + shift
     t = fit_temperature(logits, val_labels)
     probs = 1 / (1 + np.exp(-logits / t))
     pos_cam = cam_max[val_labels == 1]
@@ -284,6 +304,8 @@ def calibrate(model, val_images, val_labels, cfg: TrainConfig) -> dict:
         r = rates(confusion_counts(val_labels, predict(probs, thr)))
         at_points[name] = {"threshold": thr, "sensitivity": r["recall"], "specificity": r["specificity"]}
     return {
+        "logit_shift": shift,
+        "pos_weight": pos_weight,
         "temperature": t,
         "operating_points": points,
         "default_operating_point": "high_sensitivity",
@@ -292,7 +314,7 @@ def calibrate(model, val_images, val_labels, cfg: TrainConfig) -> dict:
         "val_metrics": {
             "n": int(len(val_labels)),
             "roc_auc": float(roc_auc_score(val_labels, probs)),
-            "ece_before": expected_calibration_error(1 / (1 + np.exp(-logits)), val_labels),
+            "ece_before": expected_calibration_error(1 / (1 + np.exp(-raw)), val_labels),
             "ece_after": expected_calibration_error(probs, val_labels),
             "operating_points": at_points,
         },
@@ -326,7 +348,7 @@ def main(args: argparse.Namespace) -> int:
     seed_everything(cfg.seed)
     train, val, tr_img, tr_lab, va_img, va_lab = prepare_data(cfg, out)
     print(f"train {len(train)} images ({int(tr_lab.sum())} pneumonia), val {len(val)} ({int(va_lab.sum())} pneumonia)")
-    pos_weight = cfg.pos_weight if cfg.pos_weight is not None else float((tr_lab == 0).sum() / max(tr_lab.sum(), 1))
+    pos_weight = resolve_pos_weight(cfg, tr_lab)
 
     model = build_model(cfg.arch, cfg.init, cfg.dropout).to(cfg.device)
     if cfg.channels_last:
@@ -341,12 +363,14 @@ def main(args: argparse.Namespace) -> int:
     start, best_loss, bad_epochs = 0, float("inf"), 0
     last = out / "last.pt"
     if getattr(args, "resume", False) and last.exists():
-        ck = torch.load(last, map_location=cfg.device, weights_only=False)
+        ck = torch.load(last, map_location="cpu", weights_only=False)  # RNG states must stay CPU tensors
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
         sched.load_state_dict(ck["scheduler"])
         gen.set_state(ck["rng"]["torch_gen"])
         torch.set_rng_state(ck["rng"]["torch"])
+        if ck["rng"].get("cuda") is not None and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(ck["rng"]["cuda"])  # dropout on the GPU
         start, best_loss, bad_epochs = ck["epoch"] + 1, ck["best_loss"], ck["bad_epochs"]
         print(f"resumed from {last} at epoch {start + 1}")
     elif getattr(args, "resume", False):
@@ -383,19 +407,21 @@ def main(args: argparse.Namespace) -> int:
             _atomic_save(state, out / "best.pt")
         _atomic_save({**state, "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
                       "best_loss": best_loss, "bad_epochs": bad_epochs,
-                      "rng": {"torch": torch.get_rng_state(), "torch_gen": gen.get_state()}}, last)
+                      "rng": {"torch": torch.get_rng_state(), "torch_gen": gen.get_state(),
+                              "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}},
+                     last)
         print(json.dumps({k: (round(v, 5) if isinstance(v, float) else v) for k, v in row.items()}), flush=True)
 
-    finalize(out, model, val, va_img, va_lab, cfg)
+    finalize(out, model, val, va_img, va_lab, cfg, pos_weight)
     return 0
 
 
-def finalize(out: Path, model, val, va_img, va_lab, cfg: TrainConfig) -> dict:
+def finalize(out: Path, model, val, va_img, va_lab, cfg: TrainConfig, pos_weight: float) -> dict:
     """Load ``best.pt`` into ``model``, calibrate it on validation and store the calibration in ``best.pt``,
     ``calibration.json`` and ``val_predictions.csv``. Also the ``calibrate`` command's work."""
-    best = torch.load(out / "best.pt", map_location=cfg.device, weights_only=False)
+    best = torch.load(out / "best.pt", map_location="cpu", weights_only=False)
     model.load_state_dict(best["model"])
-    calib, val_logits = calibrate(model, va_img, va_lab, cfg)
+    calib, val_logits = calibrate(model, va_img, va_lab, cfg, pos_weight)
     best["calibration"] = calib
     _atomic_save(best, out / "best.pt")
     (out / "calibration.json").write_text(json.dumps(calib, indent=2))
