@@ -95,6 +95,9 @@ def test_identifiers_only_when_ticked(qtbot, win, tmp_path):
     lines_with = [t for t, _ in export_mod.footer_lines(ctx, ExportOptions(True, True))]
     assert not any("DOE" in t or PATIENT_ID in t for t in lines_without)
     assert any("DOE, Jane" in t for t in lines_with)
+    assert ctx.study_line  # the study date is an identifier too: only with the box ticked
+    assert not any(ctx.study_line in t for t in lines_without)
+    assert any(ctx.study_line in t for t in lines_with)
     assert any("Research use only - not for diagnostic use." == t for t in lines_without)
     assert any("tiny-test-model 0.0.1" in t for t in lines_without)
     assert any("threshold 0.30" in t and "%" in t for t in lines_without)

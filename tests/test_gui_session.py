@@ -292,3 +292,24 @@ def test_bindings_reference_leak_cannot_crash_the_viewer():
         env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"},
     )
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-2000:]
+
+
+def test_closed_studies_are_freed(qtbot, isolated, tiny_model_path, tmp_path):
+    """Closing a study releases its frames, its annotations and its entry (the thread pool and the undo stack
+    used to keep them alive for the rest of the session)."""
+    import gc
+    import weakref
+
+    win = make_window(qtbot, tiny_model_path)
+    paths = [write_dicom(tmp_path / f"s{i}.dcm", block_image()) for i in range(3)]
+    ids = open_and_wait(qtbot, win, paths)
+    qtbot.waitUntil(lambda: win.runner.pending == 0, timeout=20_000)
+    refs = [weakref.ref(win.entries[i]) for i in ids]
+    frames = [weakref.ref(win.entries[i].study) for i in ids]
+    for i in ids:
+        win.close_entry(i)
+    QtCore.QCoreApplication.processEvents()
+    QtCore.QCoreApplication.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete)
+    gc.collect()
+    assert [r() for r in refs] == [None, None, None]
+    assert [r() for r in frames] == [None, None, None]

@@ -56,7 +56,7 @@ class ExportContext:
     scope_line: str = ""
     model_line: str = ""
     patient_line: str = ""  # only used when identifiers are included
-    study_line: str = ""  # date / description (not identifying on its own)
+    study_line: str = ""  # date / description: a full date is an identifier (HIPAA), so only when asked
     app_line: str = ""
     exported_at: str = ""
 
@@ -155,9 +155,7 @@ def footer_lines(ctx: ExportContext, options: ExportOptions) -> list[tuple[str, 
         lines.append((ctx.scope_line, "#f0a830"))
     meta = " · ".join(v for v in (ctx.model_line, f"Exported {ctx.exported_at}", ctx.app_line) if v)
     lines.append((meta, "#b8bcc2"))
-    ident = " · ".join(
-        v for v in ((ctx.patient_line if options.include_identifiers else ""), ctx.study_line) if v
-    )
+    ident = " · ".join(v for v in (ctx.patient_line, ctx.study_line) if v) if options.include_identifiers else ""
     if ident:
         lines.append((ident, "#b8bcc2"))
     lines.append((RESEARCH_FOOTER, "#f0a830"))
@@ -257,9 +255,11 @@ def save_export(
     path = Path(path)
     if path.suffix.lower() not in FORMATS:
         raise ValueError(f"unsupported export format {path.suffix!r}: use .png or .jpg")
-    if path.exists() and not ask(parent, path):
+    existed = path.exists()
+    if existed and not ask(parent, path):
         return None
-    return write_atomic(path, encode(rgb, path.suffix))
+    # a file that appears while encoding was not agreed to: refuse it rather than replace it
+    return write_atomic(path, encode(rgb, path.suffix), overwrite=existed)
 
 
 # ------------------------------------------------------------------------------ dialog

@@ -195,6 +195,9 @@ class StudiesMixin:
         self.study_list.remove_entry(entry_id)
         if entry.layer is not None:
             self.undo_group.removeStack(entry.layer.undo_stack)
+            # the stack's commands and the layer refer to each other through Qt: break the cycle, or the
+            # closed study's annotations are never freed
+            entry.layer.undo_stack.clear()
         if self.current is entry:
             self.current = None
             self.view.clear()

@@ -54,7 +54,8 @@ class _Task(QtCore.QRunnable):
         self.cancelled = False
 
     def run(self) -> None:  # worker thread
-        if self.cancelled:
+        if self.cancelled:  # still report back, so the runner forgets the task (its callback is skipped)
+            self.signals.result.emit(self, None)
             return
         try:
             value = self.fn(*self.args, **self.kwargs)
@@ -102,6 +103,10 @@ class TaskRunner(QtCore.QObject):
 
     def _finish(self, task: _Task) -> None:
         self._tasks.discard(task)
+        # QThreadPool keeps a reference to tasks that are not auto-deleted: drop what they hold (the study's
+        # frames, the callbacks and through them the study entry), or every closed study stays in memory.
+        task.fn = task.args = task.kwargs = task.on_result = task.on_error = None
+        task.signals.deleteLater()
         self.busy_changed.emit(len(self._tasks))
 
     @QtCore.Slot(object, object)
@@ -125,7 +130,7 @@ class TaskRunner(QtCore.QObject):
         for task in list(self._tasks):
             task.cancelled = True
             if self.pool.tryTake(task):
-                self._tasks.discard(task)
+                self._finish(task)
         self.busy_changed.emit(len(self._tasks))
 
     def wait(self, msecs: int = 10_000) -> bool:
