@@ -43,9 +43,19 @@ def test_failure_keeps_the_old_file_and_leaves_no_temporary(tmp_path, monkeypatc
 @pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
 def test_new_files_are_readable_by_others_and_existing_modes_are_kept(tmp_path):
     new = write_atomic(tmp_path / "new.png", b"x")
-    assert new.stat().st_mode & 0o777 == 0o644  # not mkstemp's 0600
+    import viewer.core.files as files
+
+    assert new.stat().st_mode & 0o777 == 0o666 & ~files._UMASK  # as open() would, not mkstemp's 0600
     private = tmp_path / "private.png"
     private.write_bytes(b"old")
     private.chmod(0o600)
     write_atomic(private, b"new")
     assert private.stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
+def test_new_files_follow_the_umask(tmp_path, monkeypatch):
+    import viewer.core.files as files
+
+    monkeypatch.setattr(files, "_UMASK", 0o077)  # a locked-down workstation: exports stay private
+    assert write_atomic(tmp_path / "x.png", b"x").stat().st_mode & 0o777 == 0o600

@@ -510,3 +510,11 @@ def test_nan_and_inf_pixels_are_replaced_with_a_notice(tmp_path):
     np.testing.assert_array_equal(study.frames[0], [[1.0, 1.0, 3.0], [1.0, 2.0, 3.0]])
     assert any("NaN" in n for n in study.meta.notices)
     assert render_default(study).tolist() == [[0, 0, 255], [0, 128, 255]]
+
+
+@pytest.mark.parametrize("name", ["empty.dcm", "empty.png", "empty"])
+def test_an_empty_file_is_called_empty(tmp_path, name):
+    path = tmp_path / name
+    path.write_bytes(b"")
+    with pytest.raises(NotAnImageError, match="empty"):
+        load_study(path)

@@ -203,7 +203,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     if not ok:
         raise CliError(f"could not encode {suffix} image")
     try:
-        write_atomic(out, encoded.tobytes())
+        write_atomic(out, encoded.tobytes(), overwrite=bool(args.force))
     except OSError as exc:
         raise CliError(f"cannot write {out}: {exc.strerror or exc}") from None
     print(

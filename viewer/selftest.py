@@ -40,6 +40,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from viewer.core.files import write_atomic
 from viewer.selftest_export import CheckFailed, check, check_export, render_export, write_png_atomic
 from viewer.selftest_scan import (
     FAMILIES,
@@ -462,7 +463,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json-out", type=Path, metavar="FILE", help="also write the JSON report to FILE")
     p.add_argument("--model", type=Path, metavar="FILE", help="model file (default: the shipped model)")
     p.add_argument(
-        "--cpu", action="store_true", help="run the model on the CPU even if a GPU provider exists"
+        "--cpu", "--force-cpu", dest="cpu", action="store_true", help="run the model on the CPU even if a GPU provider exists"
     )
     p.add_argument("--keep", type=Path, metavar="DIR", help="keep generated studies and exports in DIR")
     p.add_argument("--no-gui", action="store_true", help="skip the headless Qt check")
@@ -509,13 +510,7 @@ def _stream(name: str):
     return stream
 
 
-def main(argv: list[str] | argparse.Namespace | None = None) -> int:
-    if isinstance(
-        argv, argparse.Namespace
-    ):  # viewer.__main__'s parser: --self-test [PATH] [--model] [--force-cpu]
-        ns, argv = argv, ["--self-test", *getattr(argv, "paths", [])[:1]]
-        argv += ["--model", str(ns.model)] if getattr(ns, "model", None) else []
-        argv += ["--cpu"] if getattr(ns, "force_cpu", False) else []
+def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
     work = args.keep
     report = run_self_test(
@@ -524,7 +519,7 @@ def main(argv: list[str] | argparse.Namespace | None = None) -> int:
     text = json.dumps(report, indent=2, default=str, allow_nan=False)
     if args.json_out:
         args.json_out.parent.mkdir(parents=True, exist_ok=True)
-        args.json_out.write_text(text + "\n", encoding="utf-8")
+        write_atomic(args.json_out, (text + "\n").encode("utf-8"))
     out, err = _stream("stdout"), _stream("stderr")
     if out is not None:
         out.write(text + "\n")

@@ -84,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from PySide6 import QtCore
 
+    from viewer.core.files import write_atomic
     from viewer.gui.app import create_app
 
     app = create_app()
@@ -159,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
 
     text = json.dumps(result)
     if args.json_out:
-        args.json_out.write_text(text + "\n", encoding="utf-8")
+        write_atomic(args.json_out, (text + "\n").encode("utf-8"))
     if sys.stdout is not None:
         print(text, flush=True)
     return 0 if result.get("ok") else 1

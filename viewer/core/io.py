@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import os
 import struct
-import warnings
 from pathlib import Path
 
 from viewer.core.errors import (
@@ -114,6 +113,8 @@ def _load(path: Path, max_pixels: int) -> Study:
             head = f.read(132)
     except OSError as exc:
         raise StudyError(f"The file cannot be read ({exc.strerror or exc}).", path) from None
+    if not head:
+        raise _not_an_image(path, head)  # "The file is empty."
     fmt = sniff_format(head)
     if fmt in ("DICOM", "ACR-NEMA"):
         return load_dicom(path, max_pixels=max_pixels)
@@ -143,10 +144,7 @@ def load_study(path: str | os.PathLike[str], *, max_pixels: int = DEFAULT_MAX_PI
     """
     p = Path(path)
     try:
-        # pydicom warns about every odd header value; the notices carry what matters.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return _load(p, max_pixels)
+        return _load(p, max_pixels)  # decoder warnings: see io_common._configure_decoders
     except StudyError:
         raise
     except MemoryError:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import math
+import os
+import warnings
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from viewer.core.errors import ImageTooLargeError
@@ -60,3 +63,21 @@ def value_range(values: np.ndarray, notices: list[str]) -> tuple[float, float] |
         "Some pixel values are not numbers (NaN or infinite): shown as the lowest or highest value."
     )
     return lo, hi
+
+
+def _configure_decoders() -> None:
+    """Process-wide decoder settings, made once at import instead of being toggled around every decode
+    (toggling global state from the loader's worker threads raced: a filter or log level could stick).
+
+    - OpenCV's own log output is silenced: every decode failure is detected from its return value and
+      becomes a named error with a readable message.
+    - OpenJPEG decodes code-blocks on all cores (read per decoder instance).
+    - pydicom and the pylibjpeg plugins warn about every odd header value; the study's notices carry what
+      matters, so their warnings are not shown.
+    """
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    os.environ.setdefault("OPJ_NUM_THREADS", "ALL_CPUS")
+    warnings.filterwarnings("ignore", module=r"(pydicom|pylibjpeg|openjpeg|libjpeg|rle|viewer\.core\.io)")
+
+
+_configure_decoders()

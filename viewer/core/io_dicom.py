@@ -102,6 +102,8 @@ def read_dataset(path: Path) -> tuple[Dataset, str, list[str]]:
     """(dataset with a usable TransferSyntaxUID, source format, notices)."""
     try:
         ds = dcmread(str(path), force=True)
+    except MemoryError:
+        raise  # load_study turns it into ImageTooLargeError
     except Exception as exc:
         with open(path, "rb") as f:
             head = f.read(132)
@@ -146,7 +148,7 @@ def _describe_non_image(ds: Dataset) -> str:
 
 
 def check_has_image(ds: Dataset, path: Path) -> None:
-    if any(k in ds for k in PIXEL_KEYWORDS):
+    if any(k in ds and ds[k].value not in (None, b"") for k in PIXEL_KEYWORDS):
         return
     sop = dm.sop_class_uid(ds)
     if sop == DICOMDIR_SOP_CLASS or "DirectoryRecordSequence" in ds:

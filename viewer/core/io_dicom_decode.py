@@ -14,7 +14,6 @@ grey with ITU-R BT.601 luma weights, the same as ``cv2.COLOR_RGB2GRAY``.
 
 from __future__ import annotations
 
-import os
 import struct
 from dataclasses import dataclass
 
@@ -78,10 +77,7 @@ def _j2k_fast_eligible(geom: Geometry, tsuid: str) -> bool:
 
 def _decode_j2k_opencv(ds: Dataset, geom: Geometry) -> np.ndarray | None:
     """All frames via cv2.imdecode, or None when any frame is not a plain unsigned grey codestream."""
-    os.environ.setdefault("OPJ_NUM_THREADS", "ALL_CPUS")  # read by OpenJPEG per decoder instance
     out = np.empty((geom.frames, geom.rows, geom.columns), dtype=np.uint16)
-    level = cv2.utils.logging.getLogLevel()
-    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
     count = 0
     try:
         for frame in generate_frames(ds.PixelData, number_of_frames=geom.frames):
@@ -95,8 +91,6 @@ def _decode_j2k_opencv(ds: Dataset, geom: Geometry) -> np.ndarray | None:
             count += 1
     except Exception:
         return None
-    finally:
-        cv2.utils.logging.setLogLevel(level)
     return out if count == geom.frames else None
 
 

@@ -149,14 +149,10 @@ def load_raster(path: Path, data: bytes, fmt: str, *, max_pixels: int = DEFAULT_
     check_dimensions(path, height, width, 1, max(samples, 1), max_pixels=max_pixels)
     if fmt == "JPEG" and data.find(b"\xff\xd9", max(data.rfind(b"\xff\xda"), 0)) < 0:
         raise CorruptPixelDataError("The JPEG image is truncated (its end marker is missing).", path)
-    level = cv2.utils.logging.getLogLevel()
-    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
     try:
         img = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
     except cv2.error:
         img = None
-    finally:
-        cv2.utils.logging.setLogLevel(level)
     if img is None or img.size == 0:
         raise CorruptPixelDataError(f"The {fmt} image is damaged or truncated and cannot be decoded.", path)
     if img.shape[:2] != (height, width):
