@@ -344,3 +344,12 @@ def test_int8_quantisation_keeps_outputs_and_float_head(mobilenet_export, kerman
     assert out["cam"].shape == ref["cam"].shape
     assert stats["logit_pearson"] > 0.9 and stats["median_cam_pearson"] > 0.8, stats
     assert np.abs(out["logit"] - ref["logit"]).max() < 1.0
+
+
+def test_model_metadata_keeps_no_local_paths():
+    from training.provenance import portable_config
+
+    cfg = {"data": "/home/alice/data/kermany", "out": "runs/mnv2", "init": "C:\\w\\mobilenet_v2.pth",
+           "cache_dir": "", "lr": 0.0005}
+    assert portable_config(cfg) == {"data": "kermany", "out": "mnv2", "init": "mobilenet_v2.pth",
+                                    "cache_dir": "", "lr": 0.0005}

@@ -463,3 +463,21 @@ def test_training_is_deterministic_for_a_seed(kermany_dir, tmp_path):
         states.append(torch.load(tmp_path / name / "last.pt", map_location="cpu", weights_only=False)["model"])
     assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])
     assert (tmp_path / "a" / "split.csv").read_bytes() == (tmp_path / "b" / "split.csv").read_bytes()
+
+
+def test_resume_refuses_a_different_recipe(e2e, tmp_path):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(e2e["run"], run)
+    args = [a if a != str(e2e["run"]) else str(run) for a in e2e["resumed"]]
+    with pytest.raises(SystemExit, match="lr"):
+        cli([*args, "--lr", "0.1"])
+
+
+def test_discover_refuses_a_missing_split_folder(kermany_dir):
+    from training.data import discover
+
+    with pytest.raises(FileNotFoundError, match="no 'test' split"):
+        discover(kermany_dir, "test")
+    assert {s.rel.split("/")[0] for s in discover(kermany_dir, "val")} == {"val"}

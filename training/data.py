@@ -66,8 +66,8 @@ def pneumonia_subtype(file_name: str) -> str:
 def discover(root: str | Path, split: str | None = None) -> list[Sample]:
     """Samples under ``root/{NORMAL,PNEUMONIA}`` or ``root/<split>/{NORMAL,PNEUMONIA}``.
 
-    ``split`` (e.g. "train") picks a split folder when the root has them; with ``split=None`` and
-    split folders present, all of them are used.
+    ``split`` (e.g. "train") picks a split folder when the root has them (a missing one is an error, never
+    a silent fallback to the other splits); with ``split=None`` and split folders present, all are used.
     """
     root = Path(root).resolve()
     if split is not None and (root / split).is_dir():
@@ -76,6 +76,10 @@ def discover(root: str | Path, split: str | None = None) -> list[Sample]:
         bases = [root]
     else:
         bases = sorted(p for p in root.iterdir() if p.is_dir() and any((p / c).is_dir() for c in CLASSES))
+        if split is not None and bases:
+            raise FileNotFoundError(
+                f"{root} has no '{split}' split folder (it has: {', '.join(b.name for b in bases)})"
+            )
     samples = []
     for base in bases:
         for label, cls in enumerate(CLASSES):

@@ -23,7 +23,6 @@ import argparse
 import io
 import math
 import os
-import subprocess
 import time
 import warnings
 from dataclasses import dataclass
@@ -39,6 +38,7 @@ from torch import nn
 
 from training.checkpoint import calibration_of, load_checkpoint
 from training.models import PneumoniaNet
+from training.provenance import git_commit, portable_config
 from viewer.core.files import write_atomic
 from viewer.core.inference import PneumoniaModel
 from viewer.core.model_contract import (
@@ -56,7 +56,6 @@ from viewer.core.preprocess import MODEL_INPUT_SIZE, RESIZE_POLICY, VALUE_RANGE
 MAX_OPSET = 17
 MIN_OPSET = 13
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
-REPO_ROOT = Path(__file__).resolve().parents[1]
 
 INTENDED_USE = (
     "Research use only, not a medical device. Estimates the probability that a frontal chest "
@@ -106,25 +105,6 @@ class ExportResult:
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def git_commit(repo: Path = REPO_ROOT) -> str | None:
-    """``git rev-parse HEAD`` (+ "-dirty" with modified tracked files), or None without git/commits."""
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, timeout=10, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=repo,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return f"{head}-dirty" if dirty else head or None
 
 
 def _now_utc() -> datetime:
@@ -184,7 +164,7 @@ def build_info(
     heatmap_scale: float | None = None,
 ) -> ModelInfo:
     """ModelInfo (metadata) for a checkpoint; calibration defaults when the checkpoint has none."""
-    config = _plain(ckpt.get("config") or {})
+    config = portable_config(_plain(ckpt.get("config") or {}))
     cal = calibration_of(ckpt)
     arch = config.get("arch", "unknown")
     created = _now_utc()
@@ -407,5 +387,4 @@ __all__ = [
     "export_onnx",
     "verify_against_torch",
     "atomic_write_bytes",
-    "git_commit",
 ]

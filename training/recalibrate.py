@@ -42,7 +42,7 @@ def main(args: argparse.Namespace) -> int:
     cfg = replace(cfg, **overrides)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    _, val, _, tr_lab, va_img, va_lab = prepare_data(cfg, out)
+    _, val, _, tr_lab, va_img, va_lab = prepare_data(cfg, out, reuse_split=True)
     model = build_model(cfg.arch, "none", cfg.dropout).to(cfg.device)
     if cfg.channels_last:
         model = model.to(memory_format=torch.channels_last)

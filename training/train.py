@@ -15,7 +15,6 @@ import json
 import math
 import os
 import random
-import subprocess
 import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -41,6 +40,7 @@ from training.data import (
 )
 from training.metrics import confusion_counts, expected_calibration_error, predict, rates
 from training.models import ARCHITECTURES, build_model
+from training.provenance import git_commit
 from viewer.core.preprocess import MODEL_INPUT_SIZE
 
 
@@ -116,15 +116,6 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-
-
-def git_commit() -> str:
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
-                             cwd=Path(__file__).resolve().parent)
-        return out.stdout.strip() if out.returncode == 0 else ""
-    except (OSError, subprocess.SubprocessError):
-        return ""
 
 
 def _autocast(cfg: TrainConfig):
@@ -247,7 +238,7 @@ def _atomic_save(obj, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def prepare_data(cfg: TrainConfig, out: Path):
+def prepare_data(cfg: TrainConfig, out: Path, reuse_split: bool = False):
     all_samples = discover(cfg.data, split="train")
     if cfg.limit:
         rng = np.random.default_rng(cfg.seed)
@@ -257,10 +248,9 @@ def prepare_data(cfg: TrainConfig, out: Path):
             keep += list(rng.permutation(idx)[: cfg.limit // len(CLASSES)])
         all_samples = [all_samples[i] for i in sorted(keep)]
     split_path = out / "split.csv"
-    if split_path.exists():
-        train, val = load_split(split_path, Path(cfg.data) if not (Path(cfg.data) / "train").is_dir()
-                                else Path(cfg.data))
-    else:
+    if reuse_split and split_path.exists():  # a resumed run, or calibrate: exactly the run's own split
+        train, val = load_split(split_path, cfg.data)
+    else:  # a fresh run: the split follows this run's data, seed and fraction (an old file is replaced)
         train, val = grouped_split(all_samples, cfg.val_fraction, cfg.seed)
         save_split(split_path, train, val, cfg.seed, str(Path(cfg.data).resolve()))
     cache_dir = Path(cfg.cache_dir) if cfg.cache_dir else out.parent / ".cache"
@@ -321,6 +311,22 @@ def calibrate(model, val_images, val_labels, cfg: TrainConfig, pos_weight: float
     }, logits
 
 
+# Settings a resumed run may change: where and how fast it runs, and how long it goes on.
+RESUME_MAY_CHANGE = frozenset({"progress", "threads", "device", "epochs", "patience", "cache_dir", "out"})
+
+
+def check_resume_config(saved: dict, now: dict) -> None:
+    """Refuse to resume with other data, model or recipe settings than the checkpoint was trained with."""
+    diff = {k: (saved.get(k), now.get(k)) for k in now if k not in RESUME_MAY_CHANGE and saved.get(k) != now.get(k)}
+    if diff:
+        lines = ", ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in sorted(diff.items()))
+        raise SystemExit(f"--resume with settings that differ from the checkpoint's ({lines}); "
+                         "use the same options, or start a new run folder")
+    if saved.get("epochs") != now.get("epochs"):
+        print(f"--resume: epochs {saved.get('epochs')} -> {now.get('epochs')}; the cosine learning-rate schedule "
+              "is stretched over the new total from here on")
+
+
 def _trim_epoch_log(log_path: Path, start: int) -> None:
     """Keep only the rows of epochs 1..``start`` (the epochs the run resumes after; none on a fresh start)."""
     if not log_path.exists():
@@ -346,7 +352,7 @@ def main(args: argparse.Namespace) -> int:
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     seed_everything(cfg.seed)
-    train, val, tr_img, tr_lab, va_img, va_lab = prepare_data(cfg, out)
+    train, val, tr_img, tr_lab, va_img, va_lab = prepare_data(cfg, out, reuse_split=bool(getattr(args, "resume", False)))
     print(f"train {len(train)} images ({int(tr_lab.sum())} pneumonia), val {len(val)} ({int(va_lab.sum())} pneumonia)")
     pos_weight = resolve_pos_weight(cfg, tr_lab)
 
@@ -364,6 +370,7 @@ def main(args: argparse.Namespace) -> int:
     last = out / "last.pt"
     if getattr(args, "resume", False) and last.exists():
         ck = torch.load(last, map_location="cpu", weights_only=False)  # RNG states must stay CPU tensors
+        check_resume_config(ck.get("config") or {}, asdict(cfg))
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
         sched.load_state_dict(ck["scheduler"])
@@ -402,7 +409,7 @@ def main(args: argparse.Namespace) -> int:
                 w.writeheader()
             w.writerow(row)
         state = {"model": model.state_dict(), "config": asdict(cfg), "epoch": epoch, "val_metrics": row,
-                 "data_summary": data_summary, "source_commit": git_commit(), "classes": list(CLASSES)}
+                 "data_summary": data_summary, "source_commit": git_commit() or "", "classes": list(CLASSES)}
         if improved:
             _atomic_save(state, out / "best.pt")
         _atomic_save({**state, "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
