@@ -170,3 +170,17 @@ def test_length_mismatch_and_bad_labels_raise():
         M.roc_auc([0, 1], [0.5])
     with pytest.raises(ValueError):
         M.confusion_counts([0, 2], [0, 1])
+
+
+def test_patient_bootstrap_is_wider_when_images_of_a_patient_agree():
+    rng = np.random.default_rng(5)
+    y_pat = np.array([1] * 30 + [0] * 30)
+    s_pat = np.where(y_pat == 1, rng.normal(1.0, 1.0, 60), rng.normal(0.0, 1.0, 60))
+    y, s = np.repeat(y_pat, 6), np.repeat(s_pat, 6)  # six near-identical images per patient
+    groups = np.repeat(np.arange(60), 6)
+    by_image = M.bootstrap_ci(y, s, M.roc_auc, 300, 0)
+    by_patient = M.bootstrap_ci(y, s, M.roc_auc, 300, 0, groups=groups)
+    assert by_patient[1] - by_patient[0] > 1.8 * (by_image[1] - by_image[0])
+    assert by_patient == M.bootstrap_ci(y, s, M.roc_auc, 300, 0, groups=groups)  # deterministic
+    singletons = M.bootstrap_ci(y, s, M.roc_auc, 300, 0, groups=np.arange(y.size))
+    assert singletons[0] == pytest.approx(by_image[0], abs=0.03)

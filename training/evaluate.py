@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from training import metrics as M
-from training.data import CLASSES, Sample, decode_grey, discover, load_split, pneumonia_subtype
+from training.data import CLASSES, Sample, decode_grey, discover, load_split, patient_key, pneumonia_subtype
 from viewer.core.preprocess import resize_for_model, to_model_input
 
 ONNX_SUFFIXES = (".onnx", ".ort")
@@ -260,8 +260,10 @@ def compute_metrics(
     model_operating_points: dict[str, float],
     n_boot: int = 1000,
     seed: int = 0,
+    groups: list[str] | None = None,
 ) -> dict:
-    """Every figure of the report, JSON-ready (undefined figures are None)."""
+    """Every figure of the report, JSON-ready (undefined figures are None). ``groups``: the patient of each
+    image, for a patient-level bootstrap."""
     y, p = np.asarray(labels), np.asarray(probabilities, np.float64)
     at = M.threshold_metrics(y, p, threshold)
     pred = M.predict(p, threshold)
@@ -294,10 +296,10 @@ def compute_metrics(
         "specificity": at["specificity"],
         "npv": at["npv"],
         "f1": at["f1"],
-        "sensitivity_ci95": M.bootstrap_ci(y, p, sens, n_boot, seed),
-        "specificity_ci95": M.bootstrap_ci(y, p, spec, n_boot, seed),
+        "sensitivity_ci95": M.bootstrap_ci(y, p, sens, n_boot, seed, groups=groups),
+        "specificity_ci95": M.bootstrap_ci(y, p, spec, n_boot, seed, groups=groups),
         "roc_auc": M.roc_auc(y, p),
-        "roc_auc_ci95": M.bootstrap_ci(y, p, M.roc_auc, n_boot, seed),
+        "roc_auc_ci95": M.bootstrap_ci(y, p, M.roc_auc, n_boot, seed, groups=groups),
         "average_precision": M.average_precision(y, p),
         "ece": M.ece_from_bins(bins),
         "brier": M.brier_score(y, p),
@@ -307,7 +309,11 @@ def compute_metrics(
         "operating_points": {k: float(v) for k, v in model_operating_points.items()},
         "threshold_table": rows,
         "reliability": {"n_bins": len(bins), "bins": bins},
-        "bootstrap": {"replicates": int(n_boot), "seed": int(seed), "method": "stratified percentile"},
+        "bootstrap": {
+            "replicates": int(n_boot),
+            "seed": int(seed),
+            "method": "stratified percentile" + (", resampling patients" if groups is not None else ""),
+        },
     }
 
 
@@ -402,6 +408,7 @@ def main(args: argparse.Namespace) -> int:
         card.operating_points,
         args.bootstrap,
         args.seed,
+        groups=[patient_key(f) for f in scores.files],
     )
     metrics["model"] = asdict(card)
     metrics["data"] = data_desc

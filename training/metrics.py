@@ -145,21 +145,35 @@ def bootstrap_ci(
     n_boot: int = 1000,
     seed: int = 0,
     level: float = 0.95,
+    groups: Sequence | None = None,
 ) -> list[float] | None:
     """Percentile bootstrap interval ``[lo, hi]`` of ``statistic(labels, scores)``.
 
     Resampling is stratified (positives and negatives resampled separately, so every replicate keeps
-    the prevalence and both classes, as pROC does for AUROC). Deterministic for a seed. None when
+    the prevalence and both classes, as pROC does for AUROC). With ``groups`` (e.g. the patient of each
+    image) whole groups are resampled within each class: images of one patient are not independent, and
+    resampling them one by one gives intervals that are too narrow. Deterministic for a seed. None when
     ``n_boot`` is 0, a class is missing, or the statistic is undefined on every replicate.
     """
     y, s = _arrays(labels, scores)
     pos, neg = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
     if n_boot <= 0 or pos.size == 0 or neg.size == 0:
         return None
+    if groups is None:
+        strata = [[np.array([i]) for i in pos], [np.array([i]) for i in neg]]
+    else:
+        g = np.asarray(groups)
+        if g.shape[0] != y.shape[0]:
+            raise ValueError("groups must have one entry per sample")
+        strata = []
+        for members in (pos, neg):
+            _, inverse = np.unique(g[members], return_inverse=True)
+            strata.append([members[inverse == k] for k in range(int(inverse.max()) + 1)])
     rng = np.random.default_rng(seed)
     values = []
     for _ in range(int(n_boot)):
-        idx = np.concatenate([rng.choice(pos, pos.size), rng.choice(neg, neg.size)])
+        parts = [clusters[j] for clusters in strata for j in rng.integers(0, len(clusters), len(clusters))]
+        idx = np.concatenate(parts)
         v = statistic(y[idx], s[idx])
         if v is not None and np.isfinite(v):
             values.append(v)
