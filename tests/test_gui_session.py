@@ -313,3 +313,19 @@ def test_closed_studies_are_freed(qtbot, isolated, tiny_model_path, tmp_path):
     gc.collect()
     assert [r() for r in refs] == [None, None, None]
     assert [r() for r in frames] == [None, None, None]
+
+
+def test_cancelled_tasks_never_call_back_and_are_forgotten(qtbot):
+    from viewer.gui.workers import TaskRunner
+
+    runner = TaskRunner(max_threads=1)
+    calls = []
+    first = runner.submit(time.sleep, 0.3, on_result=lambda _: calls.append("first"))
+    queued = runner.submit(lambda: "queued", on_result=lambda _: calls.append("queued"))
+    runner.cancel(queued)  # still waiting behind the first: taken out of the queue
+    running = runner.submit(time.sleep, 0.5, on_result=lambda _: calls.append("late"))
+    qtbot.waitUntil(lambda: runner.pending == 1 and "first" in calls, timeout=5_000)
+    runner.cancel(running)
+    qtbot.waitUntil(lambda: runner.pending == 0, timeout=5_000)
+    assert calls == ["first"] and first.fn is None and queued.fn is None
+    runner.wait()

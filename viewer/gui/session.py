@@ -76,6 +76,7 @@ class StudyEntry:
     layer: object = None  # AnnotationLayer, created when the study is ready
     t_open: float = 0.0
     load_ms: float = 0.0
+    tasks: list = field(default_factory=list)  # its queued/running worker tasks, cancelled when it closes
 
     @property
     def name(self) -> str:

@@ -51,12 +51,14 @@ class AIMixin:
         if self.model is None or not entry.ready or entry.ai_state in ("running", "done"):
             return
         entry.ai_state = "running"
-        self.runner.submit(
-            predict_job,
-            self.model,
-            entry.default_u8,
-            on_result=lambda pred, e=entry: self._predicted(e, pred),
-            on_error=lambda f, e=entry: self._predict_failed(e, f),
+        entry.tasks.append(
+            self.runner.submit(
+                predict_job,
+                self.model,
+                entry.default_u8,
+                on_result=lambda pred, e=entry: self._predicted(e, pred),
+                on_error=lambda f, e=entry: self._predict_failed(e, f),
+            )
         )
         if entry is self.current:
             self._refresh_ai_panel()

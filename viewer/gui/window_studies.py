@@ -53,11 +53,13 @@ class StudiesMixin:
             self.entries[entry.id] = entry
             self.study_list.add_entry(entry.id, f)
             new_ids.append(entry.id)
-            self.runner.submit(
-                load_job,
-                f,
-                on_result=lambda r, e=entry: self._loaded(e, r),
-                on_error=lambda fl, e=entry: self._load_failed(e, fl),
+            entry.tasks.append(
+                self.runner.submit(
+                    load_job,
+                    f,
+                    on_result=lambda r, e=entry: self._loaded(e, r),
+                    on_error=lambda fl, e=entry: self._load_failed(e, fl),
+                )
             )
         if new_ids and (self.current is None or not self.current.ready):
             self.select_entry(new_ids[0])
@@ -190,6 +192,9 @@ class StudiesMixin:
         entry = self.entries.pop(entry_id, None)
         if entry is None:
             return
+        for task in entry.tasks:  # a queued load or analysis of a closed study would only delay the others
+            self.runner.cancel(task)
+        entry.tasks.clear()
         ids = self.study_list.entry_ids()
         idx = ids.index(entry_id) if entry_id in ids else 0
         self.study_list.remove_entry(entry_id)

@@ -125,6 +125,14 @@ class TaskRunner(QtCore.QObject):
         finally:
             self._finish(task)
 
+    def cancel(self, task: _Task) -> None:
+        """Drop a queued task, or ignore the result of a running one (it reports back and is forgotten)."""
+        if task not in self._tasks:
+            return
+        task.cancelled = True
+        if self.pool.tryTake(task):
+            self._finish(task)
+
     def cancel_all(self) -> None:
         """Drop queued tasks and ignore the results of running ones (used when the window closes)."""
         for task in list(self._tasks):
