@@ -286,9 +286,6 @@ class AIPanel(QtWidgets.QWidget):
             )
         )
 
-    def set_heatmap_visible(self, visible: bool) -> None:
-        self.show_check.setChecked(visible)
-
     # -- results -------------------------------------------------------------------------------
     def set_model_line(self, text: str) -> None:
         self.model_label.setText(text)

@@ -12,15 +12,13 @@ new LUT only), plus iso-contours as path items for outline mode; opacity is the 
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import cv2
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from viewer.core import overlay
-from viewer.core.overlay import OverlayStyle, ScaleMode
+from viewer.core.overlay import OverlayStyle
 
 _GREY_LUT32 = (np.uint32(0xFF000000) | (np.arange(256, dtype=np.uint32) * np.uint32(0x010101))).astype(
     np.uint32
@@ -192,9 +190,6 @@ class HeatmapLayer(pg.ItemGroup):
         self.model_scale = model_scale
         self._renormalise()
 
-    def has_map(self) -> bool:
-        return self.norm is not None
-
     def _renormalise(self):
         if self.raw is None:
             self.norm = None
@@ -219,10 +214,6 @@ class HeatmapLayer(pg.ItemGroup):
             self.fill.set_rgba_lut(overlay.heatmap_lut_rgba(style.colormap, style.threshold))
         if (style.outline, style.colormap, style.threshold) != (old.outline, old.colormap, old.threshold):
             self._refresh_mode()
-
-    def set_opacity(self, opacity: float) -> None:
-        self.style = replace(self.style, opacity=float(opacity))
-        self.setOpacity(self.style.opacity)
 
     def _refresh_mode(self):
         outline = self.style.outline and self.norm is not None
@@ -256,7 +247,3 @@ class HeatmapLayer(pg.ItemGroup):
             pen.setCosmetic(True)
             item.setPen(pen)
             item.setParentItem(self.contours)
-
-    @property
-    def scale_mode(self) -> ScaleMode:
-        return self.style.scale_mode

@@ -66,10 +66,8 @@ class ImageView(pg.GraphicsView):
     """GraphicsView + ViewBox showing one frame; signals report what the controller must apply."""
 
     window_drag = QtCore.Signal(float, float)  # screen dx, dy since the last event (W/L tool)
-    window_drag_finished = QtCore.Signal()
     text_requested = QtCore.Signal(QtCore.QPointF)  # image coordinates of a click with the text tool
     view_changed = QtCore.Signal()  # zoom or pan changed
-    annotation_created = QtCore.Signal(object)
     files_dropped = QtCore.Signal(list)
 
     def __init__(self, parent: QtWidgets.QWidget | None = None):
@@ -218,10 +216,6 @@ class ImageView(pg.GraphicsView):
     def scene_to_image(self, scene_pos: QtCore.QPointF) -> QtCore.QPointF:
         return self.content.mapFromScene(scene_pos)
 
-    def image_to_widget(self, x: float, y: float) -> QtCore.QPointF:
-        scene = self.content.mapToScene(QtCore.QPointF(x, y))
-        return QtCore.QPointF(self.mapFromScene(scene))
-
     def image_to_widget_f(self, x: float, y: float) -> QtCore.QPointF:
         """Float precision mapping (mapFromScene rounds to integers)."""
         scene = self.content.mapToScene(QtCore.QPointF(x, y))
@@ -251,9 +245,7 @@ class ImageView(pg.GraphicsView):
             return
         delta = ev.screenPos() - ev.lastScreenPos()
         if self.tool == "wl":
-            if ev.isFinish():
-                self.window_drag_finished.emit()
-            elif not ev.isStart():
+            if not ev.isStart() and not ev.isFinish():
                 self.window_drag.emit(delta.x(), delta.y())
             return
         if self.tool == "zoom":
@@ -288,7 +280,6 @@ class ImageView(pg.GraphicsView):
                 item.scene().removeItem(item)
             if extent >= 4:  # screen pixels: anything less was a click, not a drawing
                 layer.add(item)
-                self.annotation_created.emit(item)
 
     def _click(self, ev) -> None:
         if ev.button() == QtCore.Qt.MouseButton.LeftButton and self.tool == "text" and self.image_shape():
