@@ -4,9 +4,9 @@ Jobs are plain functions (no Qt) so they can run in a QThreadPool: :func:`load_j
 renders frame 0 at its default window (the model input, also the first thing shown), :func:`predict_job`
 runs the model on exactly that rendering.
 
-:mod:`viewer.core.io` (pydicom: a few hundred ms to import) is imported when first needed (the first
-load, in a worker, or a folder to expand), not with this module, so the window shows sooner. Python
-runs the import once, whichever thread asks first; later imports are a ``sys.modules`` look-up.
+:mod:`viewer.core.io` (pydicom: a few hundred ms to import) is imported by the first load, in a worker,
+not with this module, so the window shows sooner; expanding a folder on the GUI thread needs only
+:mod:`viewer.core.sniff`. Python runs the import once, whichever thread asks first.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from viewer.core import display
+from viewer.core.sniff import is_probably_study
 from viewer.core.study import Study
 from viewer.gui.orientation import Orientation
 from viewer.gui.workers import Failure
@@ -93,8 +94,6 @@ def expand_paths(paths, recursive: bool = True) -> list[str]:
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            from viewer.core.io import is_probably_study  # noqa: PLC0415 - pydicom import is slow
-
             it = p.rglob("*") if recursive else p.glob("*")
             found = sorted(
                 str(f) for f in it if f.is_file() and not f.name.startswith(".") and is_probably_study(f)
