@@ -12,14 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-
-def app_version() -> str:
-    from importlib import metadata  # noqa: PLC0415
-
-    try:
-        return metadata.version("pneumoscope")
-    except metadata.PackageNotFoundError:
-        return "development"
+from viewer import app_version
 
 
 def build_parser() -> argparse.ArgumentParser:

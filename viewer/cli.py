@@ -20,6 +20,7 @@ from pathlib import Path
 
 import cv2
 
+from viewer import app_version
 from viewer.core.display import default_window, presets, render
 from viewer.core.errors import StudyError
 from viewer.core.files import write_atomic
@@ -35,20 +36,11 @@ class CliError(Exception):
     """A user-facing error of the command line itself (bad option value, existing output...)."""
 
 
-def _version() -> str:
-    try:
-        from importlib.metadata import version
-
-        return version("pneumoscope")
-    except Exception:
-        return "unknown"
-
-
 def build_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]:
     parser = argparse.ArgumentParser(
         prog=PROG, description="Pneumoscope chest X-ray viewer, command line tools (research use only)."
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {app_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     info = sub.add_parser("info", help="describe a study file and how it will be displayed")

@@ -40,6 +40,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from viewer import app_version
 from viewer.core.files import write_atomic
 from viewer.selftest_export import CheckFailed, check, check_export, render_export, write_png_atomic
 from viewer.selftest_scan import (
@@ -82,15 +83,6 @@ def _version_of(module_name: str, dist_name: str | None = None) -> str | None:
         return metadata.version(dist_name or module_name)
     except metadata.PackageNotFoundError:
         return None
-
-
-def app_version() -> str:
-    from importlib import metadata
-
-    try:
-        return metadata.version("pneumoscope")
-    except metadata.PackageNotFoundError:
-        return "unknown"
 
 
 def environment() -> dict:

@@ -4,18 +4,11 @@ from __future__ import annotations
 
 import html
 import json
-from importlib import metadata
 
 from PySide6 import QtCore, QtWidgets
 
+from viewer import app_version
 from viewer.gui.ai_panel import RESEARCH_NOTICE
-
-
-def app_version() -> str:
-    try:
-        return metadata.version("pneumoscope")
-    except metadata.PackageNotFoundError:
-        return "development"
 
 
 def _fmt_metrics(metrics: dict) -> str:

@@ -7,8 +7,8 @@ import sys
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
+from viewer import app_version
 from viewer.gui import crash
-from viewer.gui.about import app_version
 from viewer.gui.theme import apply_dark_theme
 
 APP_NAME = "Pneumoscope"

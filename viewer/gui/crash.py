@@ -51,7 +51,7 @@ def setup_logging(level: int = logging.INFO) -> Path:
 
 
 def write_crash_log(exc_type, exc_value, exc_tb) -> Path:
-    from viewer.gui.about import app_version  # noqa: PLC0415
+    from viewer import app_version  # noqa: PLC0415
 
     version = app_version()
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")

@@ -22,6 +22,15 @@ def _pen(colour=FG, width=4.5):
     return pen
 
 
+def _centred_text(p: QtGui.QPainter, text: str, pixel_size: int) -> None:
+    font = QtGui.QFont()
+    font.setPixelSize(pixel_size)
+    font.setBold(True)
+    p.setFont(font)
+    p.setPen(FG)
+    p.drawText(QtCore.QRectF(0, 0, S, S), QtCore.Qt.AlignmentFlag.AlignCenter, text)
+
+
 def _arc_arrow(p: QtGui.QPainter, clockwise: bool) -> None:
     rect = QtCore.QRectF(14, 14, 36, 36)
     start, span = (120, -250) if clockwise else (60, 250)
@@ -67,12 +76,7 @@ def _draw(name: str, p: QtGui.QPainter) -> None:
         p.drawLine(P(50, 14), P(32, 16))
         p.drawLine(P(50, 14), P(48, 32))
     elif name == "text":
-        f = QtGui.QFont()
-        f.setPixelSize(44)
-        f.setBold(True)
-        p.setFont(f)
-        p.setPen(FG)
-        p.drawText(QtCore.QRectF(0, 0, S, S), QtCore.Qt.AlignmentFlag.AlignCenter, "T")
+        _centred_text(p, "T", 44)
     elif name == "ellipse":
         p.drawEllipse(QtCore.QRectF(8, 16, 48, 32))
     elif name == "ruler":
@@ -107,12 +111,7 @@ def _draw(name: str, p: QtGui.QPainter) -> None:
             p.drawLine(P(x, y), P(x, y + dy * 14))
         p.drawRect(QtCore.QRectF(22, 22, 20, 20))
     elif name == "one_to_one":
-        f = QtGui.QFont()
-        f.setPixelSize(30)
-        f.setBold(True)
-        p.setFont(f)
-        p.setPen(FG)
-        p.drawText(QtCore.QRectF(0, 0, S, S), QtCore.Qt.AlignmentFlag.AlignCenter, "1:1")
+        _centred_text(p, "1:1", 30)
     elif name == "reset":
         _arc_arrow(p, False)
         p.setBrush(FG)

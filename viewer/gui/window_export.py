@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 from PySide6 import QtGui, QtWidgets
 
+from viewer import app_version
 from viewer.gui import export as export_mod
-from viewer.gui.about import app_version
 from viewer.gui.corner_info import format_date, format_person_name
 
 
