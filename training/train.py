@@ -23,7 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from training.augment import AugmentConfig, augment
+from training.augment import PRESETS, augment, preset
 from training.calibration import (
     fit_temperature,
     high_sensitivity_threshold,
@@ -61,6 +61,7 @@ class TrainConfig:
     pos_weight: float | None = None  # None: n_normal / n_pneumonia of the training subset
     val_fraction: float = 0.15
     seed: int = 0
+    split_seed: int = 0
     patience: int = 3
     device: str = "cpu"
     bf16: bool = True
@@ -72,6 +73,9 @@ class TrainConfig:
     input_size: int = MODEL_INPUT_SIZE
     min_sensitivity: float = 0.95
     progress: bool = True
+    aug: str = "base"
+    mixup: float = 0.0
+    swa_start: int = 0
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -93,7 +97,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--pos-weight", type=float, default=None,
                    help="BCE weight of the pneumonia class (default: n_normal / n_pneumonia)")
     p.add_argument("--val-fraction", type=float, default=0.15, help="patient-grouped validation share of train")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="weights, order and augmentation seed")
+    p.add_argument("--split-seed", type=int, default=0,
+                   help="seed of the patient-grouped validation split (keep it fixed across ensemble members, "
+                        "so that no member trained on another's validation images)")
     p.add_argument("--patience", type=int, default=3, help="early stopping: epochs without val-loss improvement")
     p.add_argument("--device", default="cpu", help="cpu or cuda (cuda uses fp16 mixed precision)")
     p.add_argument("--no-bf16", dest="bf16", action="store_false", help="CPU: disable bfloat16 autocast")
@@ -105,6 +112,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--min-sensitivity", type=float, default=0.95, help="sensitivity of the default operating point")
     p.add_argument("--resume", action="store_true", help="continue from RUN_DIR/last.pt")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
+    p.add_argument("--aug", default="base", choices=sorted(PRESETS),
+                   help="augmentation preset (training/augment.py): base, or strong (exposure, tone curves, "
+                        "JPEG re-encoding, erased borders and marker patches)")
+    p.add_argument("--mixup", type=float, default=0.0,
+                   help="mixup Beta(alpha, alpha) on images and targets; 0 = off (default)")
+    p.add_argument("--swa-start", type=int, default=0,
+                   help="stochastic weight averaging of the weights at the end of epochs >= N (1-based; 0 = off); "
+                        "the average, with batch-norm statistics recomputed, is written to RUN_DIR/swa.pt")
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
@@ -155,7 +170,7 @@ def train_one_epoch(model, images, labels, opt, sched, cfg, epoch, pos_weight, g
     n_steps = len(order) // cfg.batch_size
     if cfg.max_steps:
         n_steps = min(n_steps, cfg.max_steps)
-    aug = AugmentConfig()
+    aug = preset(cfg.aug)
     pw = torch.tensor(pos_weight, device=cfg.device)
     # fp16 autocast on CUDA needs loss scaling; disabled (a plain optimiser step) on the CPU's bfloat16
     scaler = torch.amp.GradScaler("cuda", enabled=str(cfg.device).startswith("cuda"))
@@ -172,6 +187,8 @@ def train_one_epoch(model, images, labels, opt, sched, cfg, epoch, pos_weight, g
             x = x.contiguous(memory_format=torch.channels_last)
         y = torch.from_numpy(labels[idx]).float().to(cfg.device)
         y_s = y * (1 - cfg.label_smoothing) + 0.5 * cfg.label_smoothing
+        if cfg.mixup > 0:
+            x, y_s = mixup(x, y_s, cfg.mixup, gen)
         with _autocast(cfg):
             logit = model(x)
         loss = F.binary_cross_entropy_with_logits(logit.float(), y_s, pos_weight=pw)
@@ -186,6 +203,18 @@ def train_one_epoch(model, images, labels, opt, sched, cfg, epoch, pos_weight, g
             it.set_postfix(loss=f"{total / seen:.4f}", lr=f"{sched.get_last_lr()[0]:.2e}")
     dt = time.perf_counter() - t0
     return {"train_loss": total / max(seen, 1), "train_seconds": dt, "images_per_s": seen / max(dt, 1e-9)}
+
+
+def mixup(x: torch.Tensor, y: torch.Tensor, alpha: float, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """Zhang et al. 2018: one Beta(alpha, alpha) weight per batch, partner = a seeded permutation.
+
+    The weight is the inverse CDF of a uniform drawn from the training generator (torch's Beta sampler
+    takes no generator), so a run stays reproducible and resumable."""
+    from scipy.stats import beta as beta_dist
+
+    lam = float(beta_dist.ppf(float(torch.rand(1, generator=gen)), alpha, alpha))
+    perm = torch.randperm(x.shape[0], generator=gen).to(x.device)
+    return lam * x + (1 - lam) * x[perm], lam * y + (1 - lam) * y[perm]
 
 
 @torch.no_grad()
@@ -251,8 +280,8 @@ def prepare_data(cfg: TrainConfig, out: Path, reuse_split: bool = False):
     if reuse_split and split_path.exists():  # a resumed run, or calibrate: exactly the run's own split
         train, val = load_split(split_path, cfg.data)
     else:  # a fresh run: the split follows this run's data, seed and fraction (an old file is replaced)
-        train, val = grouped_split(all_samples, cfg.val_fraction, cfg.seed)
-        save_split(split_path, train, val, cfg.seed, str(Path(cfg.data).resolve()))
+        train, val = grouped_split(all_samples, cfg.val_fraction, cfg.split_seed)
+        save_split(split_path, train, val, cfg.split_seed, str(Path(cfg.data).resolve()))
     cache_dir = Path(cfg.cache_dir) if cfg.cache_dir else out.parent / ".cache"
     images = build_cache(train + val, cache_dir, cfg.input_size, progress=cfg.progress)
     labels = np.array([s.label for s in train + val], np.int64)
@@ -367,6 +396,7 @@ def main(args: argparse.Namespace) -> int:
         opt, _lr_lambda(steps_per_epoch * cfg.epochs, warmup=min(100, steps_per_epoch)))
     gen = torch.Generator().manual_seed(cfg.seed)
     start, best_loss, bad_epochs = 0, float("inf"), 0
+    swa_state, swa_n = None, 0
     last = out / "last.pt"
     if getattr(args, "resume", False) and last.exists():
         ck = torch.load(last, map_location="cpu", weights_only=False)  # RNG states must stay CPU tensors
@@ -379,6 +409,7 @@ def main(args: argparse.Namespace) -> int:
         if ck["rng"].get("cuda") is not None and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(ck["rng"]["cuda"])  # dropout on the GPU
         start, best_loss, bad_epochs = ck["epoch"] + 1, ck["best_loss"], ck["bad_epochs"]
+        swa_state, swa_n = ck.get("swa_state"), int(ck.get("swa_n", 0))
         print(f"resumed from {last} at epoch {start + 1}")
     elif getattr(args, "resume", False):
         print(f"--resume: no {last} yet, starting from epoch 1")
@@ -397,6 +428,8 @@ def main(args: argparse.Namespace) -> int:
         t0 = time.perf_counter()
         row.update(evaluate(model, va_img, va_lab, cfg))
         row["val_seconds"] = time.perf_counter() - t0
+        if cfg.swa_start and epoch + 1 >= cfg.swa_start:
+            swa_state, swa_n = swa_update(swa_state, swa_n, model)
         improved = row["val_loss"] < best_loss
         best_loss = min(best_loss, row["val_loss"])
         bad_epochs = 0 if improved else bad_epochs + 1
@@ -413,14 +446,61 @@ def main(args: argparse.Namespace) -> int:
         if improved:
             _atomic_save(state, out / "best.pt")
         _atomic_save({**state, "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
-                      "best_loss": best_loss, "bad_epochs": bad_epochs,
+                      "best_loss": best_loss, "bad_epochs": bad_epochs, "swa_state": swa_state, "swa_n": swa_n,
                       "rng": {"torch": torch.get_rng_state(), "torch_gen": gen.get_state(),
                               "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}},
                      last)
         print(json.dumps({k: (round(v, 5) if isinstance(v, float) else v) for k, v in row.items()}), flush=True)
 
+    if swa_n:
+        finalize_swa(out, model, swa_state, swa_n, tr_img, va_img, va_lab, cfg, pos_weight)
     finalize(out, model, val, va_img, va_lab, cfg, pos_weight)
     return 0
+
+
+def swa_update(avg: dict | None, n: int, model) -> tuple[dict, int]:
+    """Running mean of the floating-point weights (Izmailov et al. 2018); buffers are recomputed at the end."""
+    cur = {k: v.detach().float().clone() for k, v in model.state_dict().items() if v.is_floating_point()}
+    if avg is None:
+        return cur, 1
+    return {k: avg[k] + (cur[k] - avg[k]) / (n + 1) for k in avg}, n + 1
+
+
+@torch.no_grad()
+def recompute_bn(model, images: np.ndarray, cfg: TrainConfig, batch_size: int = 64) -> None:
+    """Batch-norm running statistics of the trainable blocks re-estimated on un-augmented training images
+    (averaged weights do not match any epoch's statistics); frozen blocks keep theirs."""
+    bns = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
+           and any(p.requires_grad for p in m.parameters())]
+    model.eval()
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average over the pass
+        m.train()
+    for s in range(0, len(images), batch_size):
+        x = _batch(images, np.arange(s, min(s + batch_size, len(images))), cfg)
+        if cfg.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        with _autocast(cfg):
+            model(x)
+    for m in bns:
+        m.momentum = 0.1
+    model.eval()
+
+
+def finalize_swa(out: Path, model, swa_state, swa_n, tr_img, va_img, va_lab, cfg, pos_weight) -> None:
+    """Write RUN_DIR/swa.pt: the weight average with fresh batch-norm statistics, scored and calibrated on
+    validation like best.pt. ``model`` is left holding the average (finalize() reloads best.pt)."""
+    sd = model.state_dict()
+    model.load_state_dict({k: (swa_state[k].to(v.dtype) if k in swa_state else v) for k, v in sd.items()})
+    recompute_bn(model, tr_img, cfg)
+    row = evaluate(model, va_img, va_lab, cfg)
+    print(f"swa over {swa_n} epochs:", json.dumps({k: round(v, 5) for k, v in row.items()}), flush=True)
+    calib, _ = calibrate(model, va_img, va_lab, cfg, pos_weight)
+    template = torch.load(out / "best.pt", map_location="cpu", weights_only=False)  # config, data summary
+    swa = {**{k: v for k, v in template.items() if k not in ("model", "calibration")}, "model": model.state_dict(),
+           "val_metrics": row, "swa_epochs": swa_n, "calibration": calib}
+    _atomic_save(swa, out / "swa.pt")
 
 
 def finalize(out: Path, model, val, va_img, va_lab, cfg: TrainConfig, pos_weight: float) -> dict:
