@@ -3,7 +3,7 @@
     python benchmarks/bench_startup.py [--file STUDY] [--frozen dist/Pneumoscope/Pneumoscope] [--runs 5]
                                        [--display xvfb|offscreen|current] [--json-out FILE]
 
-Each run starts a fresh process with ``--benchmark-startup STUDY`` (see ``viewer/startup_benchmark.py``),
+Each run starts a fresh process with ``--benchmark-startup STUDY`` (see ``viewer/diagnostics/startup_benchmark.py``),
 which opens the study, waits until the AI result is shown, prints its timings and quits. The time origin
 is taken here, just before the process is created (``PNEUMOSCOPE_BENCH_T0``), so interpreter start-up,
 the PyInstaller bootloader and imports all count. The first run of each variant is the coldest this

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from viewer.core.model_contract import ModelInfo, metadata_from_info, seal_model_bytes
+from viewer.core.model import ModelInfo, metadata_from_info, seal_model_bytes
 from viewer.core.preprocess import RESIZE_POLICY, VALUE_RANGE
 
 TINY_HEAD = np.array([8.0, -8.0, 4.0, -4.0], dtype=np.float32)

@@ -28,8 +28,8 @@ from training.export import (  # noqa: E402
     main,
 )
 from training.models import build_model  # noqa: E402
-from viewer.core.inference import PneumoniaModel  # noqa: E402
-from viewer.core.model_contract import Key, ModelContractError, read_contract  # noqa: E402
+from viewer.core.model import Key, ModelContractError, read_contract  # noqa: E402
+from viewer.core.model.inference import PneumoniaModel  # noqa: E402
 from viewer.core.preprocess import MODEL_INPUT_SIZE, RESIZE_POLICY, prepare_model_input  # noqa: E402
 
 CALIBRATION = {

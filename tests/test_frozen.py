@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from viewer.core.assets import MODEL_FILENAME
-from viewer.selftest import REQUIRED
+from viewer.diagnostics.selftest import REQUIRED
 
 pytestmark = pytest.mark.slow
 
@@ -143,7 +143,7 @@ def test_bundle_contents_and_size(frozen_app, record_property):
         hits = [f for f in files if qt in Path(f).name]
         assert not hits, f"unused Qt module bundled: {hits[:3]}"
     for needed in (
-        "viewer.selftest",
+        "viewer.diagnostics.selftest",
         "viewer.gui.main_window",
         "pydicom",
         "pylibjpeg",

@@ -8,7 +8,7 @@ from gui_support import block_image, isolate, make_window, mouse_drag, open_and_
 from PySide6 import QtCore
 
 from viewer.core import display
-from viewer.core.inference import PneumoniaModel
+from viewer.core.model.inference import PneumoniaModel
 
 CHEST_FILES = [
     "canon_dx_chest_966_fixed.dcm",

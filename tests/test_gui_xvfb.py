@@ -74,7 +74,7 @@ def test_real_window_screenshot(x_display, tmp_path, tiny_model_path, dicom_dir)
     cmd = [
         sys.executable,
         "-m",
-        "viewer.gui.screenshot",
+        "viewer.diagnostics.screenshot",
         "--out",
         str(out),
         "--model",

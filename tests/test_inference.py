@@ -1,4 +1,4 @@
-"""viewer.core.inference and the model contract, on the tiny hand-computable ONNX model (no torch)."""
+"""viewer.core.model: inference and the model contract, on the tiny hand-computable ONNX model (no torch)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,22 @@ pytest.importorskip("onnx")
 
 from fixtures_models import TINY_INFO, tiny_info, tiny_model_bytes, tiny_reference  # noqa: E402
 
-from viewer.core import assets, inference  # noqa: E402
-from viewer.core.inference import (  # noqa: E402
+from viewer.core import assets  # noqa: E402
+from viewer.core.model import (  # noqa: E402
+    Key,
+    ModelContractError,
+    ModelError,
+    ModelLoadError,
+    ModelNotFoundError,
+    check_io,
+    inference,  # noqa: E402
+    info_from_metadata,
+    metadata_from_info,
+    parse_model_bytes,
+    read_contract,
+    seal_model_bytes,
+)
+from viewer.core.model.inference import (  # noqa: E402
     CPU,
     PneumoniaModel,
     Prediction,
@@ -22,19 +36,6 @@ from viewer.core.inference import (  # noqa: E402
     default_threads,
     friendly_provider,
     heatmap_to_frame,
-)
-from viewer.core.model_contract import (  # noqa: E402
-    Key,
-    ModelContractError,
-    ModelError,
-    ModelLoadError,
-    ModelNotFoundError,
-    check_io,
-    info_from_metadata,
-    metadata_from_info,
-    parse_model_bytes,
-    read_contract,
-    seal_model_bytes,
 )
 from viewer.core.preprocess import prepare_model_input  # noqa: E402
 

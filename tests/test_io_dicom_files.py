@@ -17,7 +17,6 @@ from conftest import require_shared, shared_path
 from pydicom.pixels import apply_color_lut, apply_modality_lut, apply_voi_lut, pixel_array
 from pydicom.uid import ImplicitVRLittleEndian
 
-from viewer.core import io_dicom_decode
 from viewer.core.display import default_window, render, render_default
 from viewer.core.errors import (
     CorruptPixelDataError,
@@ -27,6 +26,7 @@ from viewer.core.errors import (
     UnsupportedCompressionError,
 )
 from viewer.core.io import load_study
+from viewer.core.io.dicom import decode as io_dicom_decode
 from viewer.core.study import SpacingSource, VoiLut, WindowPreset
 
 pytestmark = pytest.mark.shared

@@ -20,7 +20,6 @@ from pydicom.sequence import Sequence
 from pydicom.uid import ComputedRadiographyImageStorage, ExplicitVRLittleEndian, generate_uid
 
 from viewer.core import io as core_io
-from viewer.core import io_dicom_decode
 from viewer.core.display import FULL_RANGE_8BIT, default_window, presets, render, render_default
 from viewer.core.errors import (
     CorruptPixelDataError,
@@ -31,8 +30,9 @@ from viewer.core.errors import (
     UnsupportedCompressionError,
 )
 from viewer.core.io import is_probably_study, load_study
-from viewer.core.io_dicom import transfer_syntax_name
-from viewer.core.io_dicom_meta import age_from_as, age_from_dates
+from viewer.core.io.dicom import decode as io_dicom_decode
+from viewer.core.io.dicom.meta import age_from_as, age_from_dates
+from viewer.core.io.dicom.read import transfer_syntax_name
 from viewer.core.study import SpacingSource, VoiLut, WindowPreset
 
 RNG = np.random.default_rng(1234)

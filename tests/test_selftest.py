@@ -1,4 +1,4 @@
-"""The packaging self-test (``viewer.selftest``) run from source, in-process, with the tiny test model.
+"""The packaging self-test (``viewer.diagnostics.selftest``) run from source, in-process, with the tiny test model.
 
 The same code runs inside the frozen app (``tests/test_frozen.py``); here it proves the checks themselves:
 that they pass on good input, and that each one fails when what it guards is broken.
@@ -15,10 +15,10 @@ import cv2
 import numpy as np
 import pytest
 
-from viewer import selftest
-from viewer.selftest import run_self_test
-from viewer.selftest_scan import FAMILIES, REQUIRED, Candidate, scan_folder
-from viewer.selftest_studies import chest_phantom, encode_jpeg_lossless, generate_studies
+from viewer.diagnostics import selftest
+from viewer.diagnostics.phantoms import chest_phantom, encode_jpeg_lossless, generate_studies
+from viewer.diagnostics.selftest import run_self_test
+from viewer.diagnostics.selftest_scan import FAMILIES, REQUIRED, Candidate, scan_folder
 
 GENERATED = [f for f in REQUIRED if f != "JPEG-LS"]
 

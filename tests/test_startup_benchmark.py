@@ -16,7 +16,7 @@ import time
 import cv2
 import pytest
 
-from viewer.selftest_studies import chest_phantom, to_u8
+from viewer.diagnostics.phantoms import chest_phantom, to_u8
 
 
 def run_benchmark(*args: str) -> tuple[int, str]:

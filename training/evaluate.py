@@ -5,7 +5,7 @@ image), the figures as PNG and ``report.html`` (self-contained, see ``training.r
 
 - A ``.pt`` checkpoint is rebuilt with ``training.checkpoint.load_checkpoint`` and scored in fp32 with
   its calibration temperature; an ``.onnx`` file is scored through the viewer's own
-  ``viewer.core.inference.PneumoniaModel``, so the file that ships is the file that is measured.
+  ``viewer.core.model.inference.PneumoniaModel``, so the file that ships is the file that is measured.
 - Every image takes the app's path: ``training.data.decode_grey`` (viewer loader + default window)
   -> ``viewer.core.preprocess`` (whole-image resize to the model input).
 - The data is any folder laid out as ``{NORMAL,PNEUMONIA}/*`` or ``<split>/{NORMAL,PNEUMONIA}/*``, or
@@ -107,7 +107,7 @@ class OnnxScorer:
     """An exported model, run by the viewer's ``PneumoniaModel`` (contract and integrity checked)."""
 
     def __init__(self, path: Path, threads: int = 0):
-        from viewer.core.inference import PneumoniaModel
+        from viewer.core.model.inference import PneumoniaModel
 
         self.runtime = PneumoniaModel.load(path, threads=threads or None)
         info = self.runtime.info

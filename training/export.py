@@ -9,7 +9,7 @@ Exporter: the TorchScript exporter (``dynamo=False``). In torch 2.14 the dynamo 
 and cannot convert this graph down to opset 17 (onnx's ReduceMean 18->17 adapter fails), while DirectML
 wants <= 17. The file is written in one piece (no external-data sidecar), checked with
 ``onnx.checker``, compared against PyTorch, sealed with the contract metadata and integrity hash
-(``viewer.core.model_contract``), loaded back through the viewer's own ``PneumoniaModel`` and only
+(``viewer.core.model``), loaded back through the viewer's own ``PneumoniaModel`` and only
 then moved into place atomically. Graph optimisation is left to ONNX Runtime at session creation
 (ORT_ENABLE_ALL): a copy optimised offline by ORT ran within measurement noise of the plain file, and
 ORT-saved models declare ORT-only opset domains that other providers need not accept.
@@ -40,8 +40,7 @@ from training.checkpoint import calibration_of, load_checkpoint
 from training.models import PneumoniaNet
 from training.provenance import git_commit, portable_config
 from viewer.core.files import write_atomic
-from viewer.core.inference import PneumoniaModel
-from viewer.core.model_contract import (
+from viewer.core.model import (
     CLASS_NAMES,
     CONTRACT_VERSION,
     INPUT_NAME,
@@ -51,6 +50,7 @@ from viewer.core.model_contract import (
     read_contract,
     seal_model_bytes,
 )
+from viewer.core.model.inference import PneumoniaModel
 from viewer.core.preprocess import MODEL_INPUT_SIZE, RESIZE_POLICY, VALUE_RANGE
 
 MAX_OPSET = 17

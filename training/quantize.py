@@ -19,8 +19,7 @@ import numpy as np
 import onnx
 
 from training.export import IMAGE_SUFFIXES, INTENDED_USE, atomic_write_bytes
-from viewer.core.inference import PneumoniaModel
-from viewer.core.model_contract import (
+from viewer.core.model import (
     INPUT_NAME,
     OUTPUT_NAMES,
     ModelInfo,
@@ -28,6 +27,7 @@ from viewer.core.model_contract import (
     read_contract,
     seal_model_bytes,
 )
+from viewer.core.model.inference import PneumoniaModel
 from viewer.core.preprocess import prepare_model_input
 
 

@@ -4,7 +4,7 @@
 
 PATHs may be files or folders (opened recursively). ``--force-cpu`` runs the AI on the CPU even when
 a GPU provider is installed. ``--self-test ...`` hands every argument to the packaging self-check
-(``viewer.selftest.main``), which has options of its own.
+(``viewer.diagnostics.selftest.main``), which has options of its own.
 """
 
 from __future__ import annotations
@@ -29,16 +29,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--self-test",
         action="store_true",
         help="check this installation (decoders, model, export), print a JSON report and exit; "
-        "see python -m viewer.selftest --help for its options",
+        "see python -m viewer.diagnostics.selftest --help for its options",
     )
     p.add_argument("--version", action="version", version=f"%(prog)s {app_version()}")
     return p
 
 
 def run_self_test(argv: list[str]) -> int:
-    """The packaging self-test owns its options (``viewer.selftest``): hand it the raw arguments."""
+    """The packaging self-test owns its options (``viewer.diagnostics.selftest``): hand it the raw arguments."""
     try:
-        from viewer import selftest  # noqa: PLC0415
+        from viewer.diagnostics import selftest  # noqa: PLC0415
     except ImportError:
         print("pneumoscope: the self-test is not part of this build", file=sys.stderr)
         return 2
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     if "--self-test" in argv:  # before our parser: the self-test has options of its own
         return run_self_test(argv)
     if "--benchmark-startup" in argv:  # --benchmark-startup FILE: start-up timings as JSON, then quit
-        from viewer.startup_benchmark import main as benchmark_main  # noqa: PLC0415
+        from viewer.diagnostics.startup_benchmark import main as benchmark_main  # noqa: PLC0415
 
         return benchmark_main(argv)
     args = build_parser().parse_args(argv)

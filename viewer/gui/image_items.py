@@ -5,7 +5,7 @@ the image smaller than 1:1 it area-averages the pixels to the screen resolution 
 much nicer than nearest-neighbour sampling for fine lung markings) and caches a 32-bit premultiplied
 ``QImage``. Painting is then a cheap blit, so changing an item's opacity never touches the pixels.
 
-:class:`HeatmapLayer` shows a :class:`~viewer.core.inference.Prediction` map: an 8-bit index image (the
+:class:`HeatmapLayer` shows a :class:`~viewer.core.model.inference.Prediction` map: an 8-bit index image (the
 normalised CAM) through an RGBA LUT whose alpha is 0 below the threshold (threshold and colour map =
 new LUT only), plus iso-contours as path items for outline mode; opacity is the group's opacity.
 """

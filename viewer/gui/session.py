@@ -6,7 +6,7 @@ runs the model on exactly that rendering.
 
 :mod:`viewer.core.io` (pydicom: a few hundred ms to import) is imported by the first load, in a worker,
 not with this module, so the window shows sooner; expanding a folder on the GUI thread needs only
-:mod:`viewer.core.sniff`. Python runs the import once, whichever thread asks first.
+:mod:`viewer.core.io.sniff`. Python runs the import once, whichever thread asks first.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from viewer.core import display
-from viewer.core.sniff import is_probably_study
+from viewer.core.io.sniff import is_probably_study
 from viewer.core.study import Study
 from viewer.gui.orientation import Orientation
 from viewer.gui.workers import Failure
@@ -52,7 +52,7 @@ def predict_job(model, default_u8: np.ndarray):
 
 
 def load_model_job(path: str | None, force_cpu: bool):
-    from viewer.core.inference import PneumoniaModel  # noqa: PLC0415 - onnxruntime import is slow
+    from viewer.core.model.inference import PneumoniaModel  # noqa: PLC0415 - onnxruntime import is slow
 
     return PneumoniaModel.load(path, force_cpu=force_cpu)
 
@@ -70,7 +70,7 @@ class StudyEntry:
     window: object = None  # WindowPreset | VoiLut | None (= the default window)
     invert: bool = False
     orientation: Orientation = Orientation()
-    prediction: object = None  # viewer.core.inference.Prediction
+    prediction: object = None  # viewer.core.model.inference.Prediction
     ai_state: str = "waiting"  # waiting | running | done | failed
     ai_error: str = ""
     warnings: list[str] = field(default_factory=list)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from PySide6 import QtCore
 
 from viewer.core.errors import StudyError
-from viewer.core.model_contract import ModelError
+from viewer.core.model import ModelError
 
 log = logging.getLogger(__name__)
 

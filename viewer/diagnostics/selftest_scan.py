@@ -1,4 +1,4 @@
-"""What the packaging self-test (:mod:`viewer.selftest`) covers, and how it picks files from a folder.
+"""What the packaging self-test (:mod:`viewer.diagnostics.selftest`) covers, and how it picks files from a folder.
 
 The families: transfer syntax UIDs grouped as the decoders see them (``FAMILIES``; ``REQUIRED`` ones
 must pass, the others are tested when found; ``PYLIBJPEG_FAMILIES`` are decoded by a pylibjpeg plugin,

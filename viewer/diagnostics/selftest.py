@@ -8,7 +8,7 @@ and for compressed DICOM that pydicom finds the pylibjpeg decoder through its en
 frozen builds) and that decoding with it gives the pixels the viewer shows. A last check starts Qt on
 the ``offscreen`` platform and imports the main window, so missing Qt plugins or GUI modules show too.
 
-Without FOLDER the studies are generated in a temporary folder (see :mod:`viewer.selftest_studies`;
+Without FOLDER the studies are generated in a temporary folder (see :mod:`viewer.diagnostics.phantoms`;
 JPEG-LS is reported "not generated"). With FOLDER, files are picked recursively by the transfer syntax
 read from their header (``stop_before_pixels``); candidates that fail are reported and the next one is
 tried (a folder may hold damaged files), but a family with no passing file is a failure. PNG comes from
@@ -18,7 +18,7 @@ The JSON report goes to stdout (and to ``--json-out FILE``), a one-line-per-fami
 Exit status: 0 all passed, 1 any failure, 2 bad arguments. No window opens. Qt-free except the last check.
 
 This module runs the checks and owns the command line; the families and the folder scan are in
-:mod:`viewer.selftest_scan`, the export step (and :class:`CheckFailed`) in :mod:`viewer.selftest_export`.
+:mod:`viewer.diagnostics.selftest_scan`, the export step (and :class:`CheckFailed`) in :mod:`viewer.diagnostics.selftest_export`.
 """
 
 from __future__ import annotations
@@ -42,8 +42,14 @@ import numpy as np
 
 from viewer import app_version
 from viewer.core.files import write_atomic
-from viewer.selftest_export import CheckFailed, check, check_export, render_export, write_png_atomic
-from viewer.selftest_scan import (
+from viewer.diagnostics.selftest_export import (
+    CheckFailed,
+    check,
+    check_export,
+    render_export,
+    write_png_atomic,
+)
+from viewer.diagnostics.selftest_scan import (
     FAMILIES,
     MAX_CANDIDATES,
     PYLIBJPEG_FAMILIES,
@@ -369,7 +375,7 @@ def run_self_test(
 
 def _load_model(model_path, force_cpu: bool, report: dict, failures: list[str]):
     from viewer.core.assets import default_model_path
-    from viewer.core.inference import PneumoniaModel
+    from viewer.core.model.inference import PneumoniaModel
 
     path = Path(model_path) if model_path else default_model_path()
     try:
@@ -394,7 +400,7 @@ def _prepare(
 ) -> tuple[dict[str, dict], dict[str, list[Candidate]]]:
     """(status per family, candidate files per family to run). Statuses so far: "pending" (to run),
     "failed" (nothing to run: not found, or could not be generated), "not generated", "not found" (optional)."""
-    from viewer.selftest_studies import chest_phantom, generate_studies, to_u8, write_png
+    from viewer.diagnostics.phantoms import chest_phantom, generate_studies, to_u8, write_png
 
     families: dict[str, dict] = {}
     candidates: dict[str, list[Candidate]] = {}

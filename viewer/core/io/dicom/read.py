@@ -8,8 +8,8 @@ Steps, each with its own named error (see :mod:`viewer.core.errors`):
 2. no pixel data -> name the object (Structured Report, RT Plan, ECG, DICOMDIR...) from its SOP Class.
 3. validate the Image Pixel module and check the size against the limit BEFORE decoding.
 4. check that the transfer syntax can be decoded (named, with the decoder it would need).
-5. decode (:mod:`viewer.core.io_dicom_decode`), Modality LUT, colour -> grey; metadata
-   (:mod:`viewer.core.io_dicom_meta`).
+5. decode (:mod:`viewer.core.io.dicom.decode`), Modality LUT, colour -> grey; metadata
+   (:mod:`viewer.core.io.dicom.meta`).
 """
 
 from __future__ import annotations
@@ -22,15 +22,15 @@ from pydicom.dataset import Dataset
 from pydicom.pixels import get_decoder
 from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
-from viewer.core import io_dicom_decode as dd
-from viewer.core import io_dicom_meta as dm
 from viewer.core.errors import (
     CorruptPixelDataError,
     NoImageInDicomError,
     NotAnImageError,
     UnsupportedCompressionError,
 )
-from viewer.core.io_common import DEFAULT_MAX_PIXELS, check_dimensions, short_detail, value_range
+from viewer.core.io.common import DEFAULT_MAX_PIXELS, check_dimensions, short_detail, value_range
+from viewer.core.io.dicom import decode as dd
+from viewer.core.io.dicom import meta as dm
 from viewer.core.study import Study, StudyMetadata, WindowPreset
 
 PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")

@@ -1,7 +1,7 @@
 """ONNX Runtime inference: probability, logit and raw Grad-CAM from one forward pass.
 
 No Qt, no torch. ``PneumoniaModel.load()`` reads the file once, checks its contract and integrity
-(``viewer.core.model_contract``) and creates the session from the very bytes it checked.
+(``viewer.core.model.contract`` and ``onnx_wire``) and creates the session from the very bytes it checked.
 
 Execution providers are tried in the order CUDA, DirectML, CoreML, CPU among those the installed
 ``onnxruntime`` offers. ``session.get_providers()`` then tells what really runs: ONNX Runtime falls
@@ -21,7 +21,7 @@ import numpy as np
 import onnxruntime as ort
 
 from viewer.core.assets import default_model_path
-from viewer.core.model_contract import (
+from viewer.core.model.contract import (
     INPUT_NAME,
     OUTPUT_NAMES,
     ModelContractError,
@@ -30,8 +30,8 @@ from viewer.core.model_contract import (
     ModelLoadError,
     ModelNotFoundError,
     check_io,
-    read_contract,
 )
+from viewer.core.model.onnx_wire import read_contract
 from viewer.core.preprocess import resize_for_model, to_model_input
 
 CPU = "CPUExecutionProvider"

@@ -1,4 +1,4 @@
-"""The export step of the packaging self-test (:mod:`viewer.selftest`), and its failure type.
+"""The export step of the packaging self-test (:mod:`viewer.diagnostics.selftest`), and its failure type.
 
 :func:`render_export` draws what a report export holds (image + heatmap by the viewer's overlay
 compositing + an AI / research-use footer), :func:`write_png_atomic` writes it as the viewer does
@@ -6,7 +6,7 @@ compositing + an AI / research-use footer), :func:`write_png_atomic` writes it a
 :func:`check_export` reads it back and checks size, pixels and that no temporary file is left.
 Qt-free (OpenCV draws the footer), so a broken Qt in a build shows only in the self-test's Qt check.
 
-:class:`CheckFailed` and :func:`check` are shared with :mod:`viewer.selftest`: a failed check is
+:class:`CheckFailed` and :func:`check` are shared with :mod:`viewer.diagnostics.selftest`: a failed check is
 reported by its message alone, any other exception with a traceback.
 """
 

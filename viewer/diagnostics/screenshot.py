@@ -1,6 +1,6 @@
 """Screenshot of the real main window with studies open (documentation, and the real-window test).
 
-    python -m viewer.gui.screenshot --out shot.png [--model FILE] [--size 1600x1000] [--demo] PATH ...
+    python -m viewer.diagnostics.screenshot --out shot.png [--model FILE] [--size 1600x1000] [--demo] PATH ...
 
 Opens the window, waits until the studies are decoded and analysed, and saves what the screen shows
 (``QScreen.grabWindow``: the real window system's pixels, not a widget render). ``--demo`` adds an
@@ -15,7 +15,7 @@ import time
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m viewer.gui.screenshot")
+    p = argparse.ArgumentParser(prog="python -m viewer.diagnostics.screenshot")
     p.add_argument("paths", nargs="+")
     p.add_argument("--out", required=True)
     p.add_argument("--model", default=None)

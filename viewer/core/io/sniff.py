@@ -9,7 +9,7 @@ import os
 import struct
 from pathlib import Path
 
-from viewer.core.io_raster import sniff_raster
+from viewer.core.io.raster import sniff_raster
 
 SUPPORTED_SUFFIXES = (".dcm", ".dicom", ".png", ".jpg", ".jpeg", ".tif", ".tiff", "")
 _EXPLICIT_VRS = {

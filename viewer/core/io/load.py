@@ -22,20 +22,13 @@ from viewer.core.errors import (
     NotAnImageError,
     StudyError,
 )
-from viewer.core.io_common import DEFAULT_MAX_PIXELS, MAX_SIDE, short_detail
-from viewer.core.io_dicom import load_dicom
-from viewer.core.io_raster import RASTER_SUFFIXES, load_raster
-from viewer.core.sniff import OTHER_FORMATS, SUPPORTED_SUFFIXES, is_probably_study, sniff_format
+from viewer.core.io.common import DEFAULT_MAX_PIXELS, short_detail
+from viewer.core.io.dicom.read import load_dicom
+from viewer.core.io.raster import RASTER_SUFFIXES, load_raster
+from viewer.core.io.sniff import OTHER_FORMATS, sniff_format
 from viewer.core.study import Study
 
-__all__ = [
-    "DEFAULT_MAX_PIXELS",
-    "MAX_SIDE",
-    "SUPPORTED_SUFFIXES",
-    "is_probably_study",
-    "load_study",
-    "sniff_format",
-]
+__all__ = ["load_study"]
 
 log = logging.getLogger(__name__)
 

@@ -24,8 +24,8 @@ from pydicom.encaps import generate_frames
 from pydicom.pixels import apply_color_lut, get_decoder, pixel_array
 from pydicom.uid import UID
 
-from viewer.core import io_dicom_meta as dm
-from viewer.core.io_raster import jpeg_size as _jpeg_size
+from viewer.core.io.dicom import meta as dm
+from viewer.core.io.raster import jpeg_size as _jpeg_size
 
 J2K_FAST_SYNTAXES = frozenset({"1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91"})
 LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float32)

@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 
 from viewer.core.errors import CorruptPixelDataError
-from viewer.core.io_common import DEFAULT_MAX_PIXELS, check_dimensions, value_range
+from viewer.core.io.common import DEFAULT_MAX_PIXELS, check_dimensions, value_range
 from viewer.core.study import PatientInfo, PixelSpacing, SpacingSource, Study, StudyInfo, StudyMetadata
 
 # Backstop behind the header check below: OpenCV reads this once, at its first decode.
