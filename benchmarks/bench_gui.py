@@ -25,7 +25,7 @@ _tmp = tempfile.TemporaryDirectory(prefix="pneumoscope-bench-")
 os.environ["PNEUMOSCOPE_SETTINGS_DIR"] = str(Path(_tmp.name) / "settings")
 os.environ["PNEUMOSCOPE_LOG_DIR"] = str(Path(_tmp.name) / "logs")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 
 def rss_mb() -> float:
@@ -79,7 +79,7 @@ class PaintCounter:
         class _Filter(QtCore.QObject):
             count = 0
 
-            def eventFilter(self, obj, ev):  # noqa: N802 - Qt API
+            def eventFilter(self, obj, ev):
                 if ev.type() == QtCore.QEvent.Type.Paint:
                     type(self).count += 1
                 return False

@@ -11,24 +11,24 @@ import pytest
 
 pytest.importorskip("onnx")
 
-from fixtures_models import TINY_INFO, tiny_info, tiny_model_bytes, tiny_reference  # noqa: E402
+from fixtures_models import TINY_INFO, tiny_info, tiny_model_bytes, tiny_reference
 
-from viewer.core import assets  # noqa: E402
-from viewer.core.model import (  # noqa: E402
+from viewer.core import assets
+from viewer.core.model import (
     Key,
     ModelContractError,
     ModelError,
     ModelLoadError,
     ModelNotFoundError,
     check_io,
-    inference,  # noqa: E402
+    inference,
     info_from_metadata,
     metadata_from_info,
     parse_model_bytes,
     read_contract,
     seal_model_bytes,
 )
-from viewer.core.model.inference import (  # noqa: E402
+from viewer.core.model.inference import (
     CPU,
     PneumoniaModel,
     Prediction,
@@ -37,7 +37,7 @@ from viewer.core.model.inference import (  # noqa: E402
     friendly_provider,
     heatmap_to_frame,
 )
-from viewer.core.preprocess import prepare_model_input  # noqa: E402
+from viewer.core.preprocess import prepare_model_input
 
 WHITE_CAM = 7.0 / 49.0  # cam of an all-white patch: (8 * 0.5 + 4 * 0.75) / 49
 

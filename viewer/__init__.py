@@ -1,11 +1,6 @@
-"""Pneumoscope: the desktop viewer (``viewer.gui``), its Qt-free core (``viewer.core``) and the CLI."""
+"""Pneumoscope: the desktop viewer (``viewer.gui``), its Qt-free core (``viewer.core``), the CLI
+(``viewer.cli``), diagnostics (``viewer.diagnostics``) and the names and texts of the app (``viewer.config``)."""
 
+from viewer.config import app_version
 
-def app_version() -> str:
-    """The installed distribution's version ("development" when running from an uninstalled tree)."""
-    from importlib import metadata
-
-    try:
-        return metadata.version("pneumoscope")
-    except metadata.PackageNotFoundError:
-        return "development"
+__all__ = ["app_version"]

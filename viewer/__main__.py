@@ -12,13 +12,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from viewer import app_version
+from viewer.config import DESCRIPTION, DIST_NAME, app_version
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="pneumoscope",
-        description="Offline chest X-ray viewer with on-device pneumonia AI. Research use only - not for diagnostic use.",
+        prog=DIST_NAME,
+        description=DESCRIPTION,
     )
     p.add_argument("paths", nargs="*", metavar="PATH", help="study files or folders to open")
     p.add_argument("--force-cpu", action="store_true", help="run the AI model on the CPU only")

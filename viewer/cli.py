@@ -20,14 +20,14 @@ from pathlib import Path
 
 import cv2
 
-from viewer import app_version
+from viewer.config import APP_NAME, CLI_NAME, RESEARCH_USE, app_version
 from viewer.core.display import default_window, presets, render
 from viewer.core.errors import StudyError
 from viewer.core.files import write_atomic
 from viewer.core.io import load_study
 from viewer.core.study import Study, VoiLut, WindowPreset
 
-PROG = "pneumoscope-cli"
+PROG = CLI_NAME
 EXIT_ERROR = 2
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
 
@@ -38,7 +38,7 @@ class CliError(Exception):
 
 def build_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]:
     parser = argparse.ArgumentParser(
-        prog=PROG, description="Pneumoscope chest X-ray viewer, command line tools (research use only)."
+        prog=PROG, description=f"{APP_NAME} chest X-ray viewer, command line tools. {RESEARCH_USE}"
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {app_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)

@@ -40,7 +40,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from viewer import app_version
+from viewer.config import app_version
 from viewer.core.files import write_atomic
 from viewer.diagnostics.selftest_export import (
     CheckFailed,
@@ -501,7 +501,7 @@ def _stream(name: str):
         import ctypes
 
         if ctypes.windll.kernel32.AttachConsole(-1):  # ATTACH_PARENT_PROCESS
-            stream = open("CONOUT$", "w", encoding="utf-8")  # noqa: SIM115 - lives as long as the process
+            stream = open("CONOUT$", "w", encoding="utf-8")
             setattr(sys, name, stream)
     except Exception:
         return None

@@ -17,9 +17,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from viewer.config import RESEARCH_USE
 from viewer.core.files import write_atomic
 
-FOOTER_TEXT = "Research use only - not for diagnostic use."
+FOOTER_TEXT = RESEARCH_USE
 
 
 class CheckFailed(Exception):

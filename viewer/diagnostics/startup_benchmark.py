@@ -26,8 +26,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from viewer.config import ENV_BENCH_T0
+
 T_IMPORT = time.time()
-T0_ENV = "PNEUMOSCOPE_BENCH_T0"
+T0_ENV = ENV_BENCH_T0
 
 
 def process_start_time() -> tuple[float, str]:
@@ -99,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     marks["window_created"] = time.time()
 
     class FirstPaint(QtCore.QObject):
-        def eventFilter(self, obj, event):  # noqa: N802 - Qt API
+        def eventFilter(self, obj, event):
             if event.type() == QtCore.QEvent.Type.Paint and "window_shown" not in marks:
                 marks["window_shown"] = time.time()
             return False

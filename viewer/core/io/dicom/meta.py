@@ -16,6 +16,7 @@ from datetime import date
 import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.uid import UID
+from pydicom.valuerep import DA
 
 from viewer.core.study import (
     PatientInfo,
@@ -101,14 +102,16 @@ def age_from_as(value: str) -> float | None:
 
 
 def parse_da(value: str) -> date | None:
-    """DICOM DA ``YYYYMMDD`` (also the old ACR-NEMA ``YYYY.MM.DD``)."""
+    """DICOM DA ``YYYYMMDD`` (pydicom's :class:`~pydicom.valuerep.DA`), also with separators as in the old
+    ACR-NEMA ``YYYY.MM.DD`` and in non-conformant exports (``YYYY-MM-DD``), else None."""
     digits = re.sub(r"[^0-9]", "", value or "")
     if len(digits) != 8:
         return None
     try:
-        return date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
+        parsed = DA(digits)
     except ValueError:
         return None
+    return date(parsed.year, parsed.month, parsed.day)
 
 
 def age_from_dates(birth: str, on: str) -> float | None:
