@@ -41,12 +41,18 @@ def make_window(qtbot, model_path=None, load_model: bool = True, size=(1200, 800
 def wait_settled(qtbot, win, ids, timeout: int = 60_000) -> None:
     """Until every entry is loaded or failed and, when a model is loaded, analysed."""
 
+    from viewer.gui.session import AnalysisState, LoadState
+
     def done():
         for i in ids:
             e = win.entries[i]
-            if e.state == "loading":
+            if e.state is LoadState.LOADING:
                 return False
-            if e.state == "ready" and win.model is not None and e.ai_state not in ("done", "failed"):
+            if (
+                e.state is LoadState.READY
+                and win.model is not None
+                and e.ai_state not in (AnalysisState.DONE, AnalysisState.FAILED)
+            ):
                 return False
         return win.runner.pending == 0
 

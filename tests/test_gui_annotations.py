@@ -108,13 +108,13 @@ def test_select_move_delete_undo(qtbot, win):
     assert [s.kind for s in layer.shapes()] == ["arrow", "text"]
     win.actions_["tool_wl"].trigger()
     # drag the arrow by its middle: it moves (and W/L does not change)
-    window_before = win.effective_window()
+    window_before = win.display.effective_window()
     start = view.image_to_widget_f(150, 100)
     mouse_drag(view.viewport(), start, start + QtCore.QPointF(0, 40), qtbot=qtbot)
     assert arrow.isSelected()
     dy = arrow.pos().y()
     assert dy == pytest.approx(40 / view.zoom(), rel=0.1)
-    assert win.effective_window() == window_before
+    assert win.display.effective_window() == window_before
     assert layer.shapes()[0].points[0][1] == pytest.approx(100 + dy)
     win.undo_action.trigger()  # undo the move
     assert arrow.pos().y() == pytest.approx(0)

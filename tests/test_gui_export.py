@@ -47,7 +47,7 @@ def _read(path) -> np.ndarray:
 
 
 def _footer_height(win, options) -> int:
-    ctx = win.export_context()
+    ctx = win.export.export_context()
     return export_mod.render_footer(COLS, export_mod.footer_lines(ctx, options)).shape[0]
 
 
@@ -63,13 +63,13 @@ def test_full_resolution_export(qtbot, win, tmp_path):
     layer.add_ruler((20, 280), (120, 280))
     out = tmp_path / "report.png"
     opts = ExportOptions(full_resolution=True, include_identifiers=False)
-    assert win.export_to(out, opts) == out
+    assert win.export.export_to(out, opts) == out
     img = _read(out)
     fh = _footer_height(win, opts)
     assert img.shape == (ROWS + fh, COLS, 3)
     body = img[:ROWS]
     # heatmap at 60 %: exactly the overlay compositing of what is displayed, where no annotation is drawn
-    expected = overlay.composite(win.displayed_u8(), win.view.heatmap.norm, win.view.heatmap.style)
+    expected = overlay.composite(win.current.displayed_u8(), win.view.heatmap.norm, win.view.heatmap.style)
     hot = win.view.heatmap.norm >= 0.5
     assert hot.any()
     diff = np.abs(body.astype(int) - expected.astype(int)).max(axis=2)
@@ -87,9 +87,9 @@ def test_full_resolution_export(qtbot, win, tmp_path):
 
 
 def test_identifiers_only_when_ticked(qtbot, win, tmp_path):
-    without = win.render_export(ExportOptions(True, include_identifiers=False))
-    with_ids = win.render_export(ExportOptions(True, include_identifiers=True))
-    ctx = win.export_context()
+    without = win.export.render_export(ExportOptions(True, include_identifiers=False))
+    with_ids = win.export.render_export(ExportOptions(True, include_identifiers=True))
+    ctx = win.export.export_context()
     assert "DOE, Jane" in ctx.patient_line and PATIENT_ID in ctx.patient_line
     lines_without = [t for t, _ in export_mod.footer_lines(ctx, ExportOptions(True, False))]
     lines_with = [t for t, _ in export_mod.footer_lines(ctx, ExportOptions(True, True))]
@@ -109,10 +109,10 @@ def test_export_follows_orientation_and_window(qtbot, win, tmp_path):
     win.current.layer.add_text((300, 60), "L")
     win.actions_["rotate_cw"].trigger()
     win.actions_["invert"].trigger()
-    rgb = win.render_export(ExportOptions(True, False))
+    rgb = win.export.render_export(ExportOptions(True, False))
     assert rgb.shape[1] == ROWS  # rotated: width = image rows
     body = rgb[:COLS]
-    ctx = win.export_context()
+    ctx = win.export.export_context()
     expected = np.rot90(overlay.composite(ctx.display_u8, ctx.heatmap, ctx.style), -1)
     mask = np.ones(expected.shape[:2], bool)
     yellow = _near(body, COLOUR, 60)
@@ -125,11 +125,11 @@ def test_export_follows_orientation_and_window(qtbot, win, tmp_path):
 
 def test_as_shown_export_and_clipboard(qtbot, win):
     opts = ExportOptions(full_resolution=False)
-    rgb = win.render_export(opts)
+    rgb = win.export.render_export(opts)
     shown = win.view.grab_image_area()
     assert rgb.shape[1] == shown.width() and rgb.shape[0] > shown.height()
     assert win.view.corners.isVisible()  # restored after the grab
-    assert win.copy_to_clipboard(opts)
+    assert win.export.copy_to_clipboard(opts)
     clip = QtWidgets.QApplication.clipboard().image()
     assert (clip.width(), clip.height()) == (rgb.shape[1], rgb.shape[0])
 
@@ -139,7 +139,7 @@ def test_overwrite_needs_confirmation(qtbot, win, tmp_path, monkeypatch):
     out.write_bytes(b"keep me")
     opts = ExportOptions()
     asked = []
-    assert win.export_to(out, opts, ask=lambda parent, p: asked.append(p) or False) is None
+    assert win.export.export_to(out, opts, ask=lambda parent, p: asked.append(p) or False) is None
     assert asked == [out] and out.read_bytes() == b"keep me"
     # the real question: default button is No, answering No keeps the file
     seen = {}
@@ -151,19 +151,19 @@ def test_overwrite_needs_confirmation(qtbot, win, tmp_path, monkeypatch):
         box.button(QtWidgets.QMessageBox.StandardButton.No).click()
 
     QtCore.QTimer.singleShot(50, answer)
-    assert win.export_to(out, opts) is None
+    assert win.export.export_to(out, opts) is None
     assert seen == {"default": True} and out.read_bytes() == b"keep me"
     # Yes replaces it atomically, leaving no temporary file behind
-    assert win.export_to(out, opts, ask=lambda parent, p: True) == out
+    assert win.export.export_to(out, opts, ask=lambda parent, p: True) == out
     assert _read(out).shape[1] == COLS
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
 
 
 def test_jpeg_and_bad_suffix(qtbot, win, tmp_path):
     jpg = tmp_path / "report.jpg"
-    assert win.export_to(jpg, ExportOptions()) == jpg
+    assert win.export.export_to(jpg, ExportOptions()) == jpg
     assert jpg.read_bytes()[:2] == b"\xff\xd8" and b"Exif" not in jpg.read_bytes()[:64]
-    assert win.export_to(tmp_path / "report.gif", ExportOptions()) is None
+    assert win.export.export_to(tmp_path / "report.gif", ExportOptions()) is None
     assert win.notifications.isVisible() and "unsupported export format" in win.notifications.label.text()
 
 

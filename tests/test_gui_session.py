@@ -11,6 +11,7 @@ from gui_support import block_image, isolate, make_window, open_and_wait, wait_s
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from viewer.gui.export import ExportOptions
+from viewer.gui.session import LoadState
 
 BROKEN = ["genFile.dcm", "test-SR.dcm", "monochrome_jpeg_xl.dcm", "crayons.icc"]
 
@@ -38,7 +39,7 @@ def test_batch_with_one_broken_file(qtbot, isolated, tiny_model_path, dicom_dir,
     assert time.perf_counter() - t0 < 0.5  # returns at once: decoding happens in workers
     wait_settled(qtbot, win, ids)
     states = [win.entries[i].state for i in ids]
-    assert states.count("failed") == 1 and states.count("ready") == len(ids) - 1 >= 9
+    assert states.count(LoadState.FAILED) == 1 and states.count(LoadState.READY) == len(ids) - 1 >= 9
     assert len(win.notifications.messages) == 1
     title, message = win.notifications.messages[0]
     assert "canon_dx_chest_966_badj2k.dcm" in message and title
@@ -56,7 +57,7 @@ def test_batch_with_one_broken_file(qtbot, isolated, tiny_model_path, dicom_dir,
 def test_every_broken_file_becomes_a_message(qtbot, isolated, dicom_dir):
     win = make_window(qtbot, load_model=False)
     ids = open_and_wait(qtbot, win, [dicom_dir / "broken" / n for n in BROKEN])
-    assert [win.entries[i].state for i in ids] == ["failed"] * len(BROKEN)
+    assert [win.entries[i].state for i in ids] == [LoadState.FAILED] * len(BROKEN)
     assert len(win.notifications.messages) == len(BROKEN)
     assert "4 files could not be opened" in win.notifications.label.text()
     for title, message in win.notifications.messages:
@@ -120,9 +121,9 @@ def test_open_folder_recursive_and_drop(qtbot, isolated, tmp_path):
         lambda: any(e.name == "dropped2.dcm" and e.ready for e in win.entries.values()), timeout=10_000
     )
     # close studies
-    win.close_current()
+    win.studies.close_current()
     assert len(win.entries) == 3 and win.current is not None
-    win.step_study(1)
+    win.studies.step(1)
     assert win.current.ready
 
 
@@ -137,9 +138,9 @@ def test_viewer_works_without_model(qtbot, isolated, tmp_path):
     assert "No AI model" in win.ai_panel.model_label.text() and "not found" in win.ai_panel.model_label.text()
     assert not win.view.heatmap.isVisible()
     # exporting still works, and says there is no AI result
-    rgb = win.render_export(ExportOptions())
+    rgb = win.export.render_export(ExportOptions())
     assert rgb.shape[1] == 400
-    assert win.export_context().ai_line.startswith("AI: no result")
+    assert win.export.export_context().ai_line.startswith("AI: no result")
 
 
 def test_bad_model_contract_is_explained(qtbot, isolated, tmp_path):
@@ -148,7 +149,7 @@ def test_bad_model_contract_is_explained(qtbot, isolated, tmp_path):
     win = make_window(qtbot, model_path=bad)
     assert win.model is None and win.model_error
     assert win.ai_status.text() == "AI unavailable"
-    from viewer.gui.about import AboutDialog
+    from viewer.gui.widgets.about import AboutDialog
 
     dlg = AboutDialog(win, None, win.model_error)
     qtbot.addWidget(dlg)
@@ -159,7 +160,9 @@ def test_bad_model_contract_is_explained(qtbot, isolated, tmp_path):
 def test_about_shows_model_card(qtbot, isolated, tiny_model_path):
     win = make_window(qtbot, tiny_model_path)
     win.actions_["about"].trigger()
-    dlg = win._about_dialog
+    from viewer.gui.widgets.about import AboutDialog
+
+    dlg = win.findChild(AboutDialog)
     text = dlg.card.toPlainText()
     for expected in (
         "tiny-test-model 0.0.1",
@@ -198,7 +201,7 @@ def test_full_session_opens_no_socket(qtbot, isolated, tiny_model_path, dicom_di
     )
     assert win.current.prediction is not None
     win.current.layer.add_arrow((100, 100), (300, 300))
-    out = win.export_to(tmp_path / "session.png", ExportOptions(include_identifiers=False))
+    out = win.export.export_to(tmp_path / "session.png", ExportOptions(include_identifiers=False))
     assert out is not None and out.stat().st_size > 10_000
     win.actions_["about"].trigger()
     win.close()

@@ -9,6 +9,7 @@ from PySide6 import QtCore
 
 from viewer.core import display
 from viewer.core.model.inference import PneumoniaModel
+from viewer.gui.session import AnalysisState
 
 CHEST_FILES = [
     "canon_dx_chest_966_fixed.dcm",
@@ -27,7 +28,7 @@ def isolated(tmp_path, monkeypatch):
 
 def _check_study_shown(win, tiny_model_path):
     e = win.current
-    assert e is not None and e.ready and e.ai_state == "done"
+    assert e is not None and e.ready and e.ai_state is AnalysisState.DONE
     expected = display.render_default(e.study, 0)
     item = win.view.image_item
     np.testing.assert_array_equal(item.image, expected)  # the view shows the default window
@@ -69,28 +70,28 @@ def test_window_level_drag_and_presets(qtbot, isolated, tmp_path):
     win = make_window(qtbot, load_model=False)
     open_and_wait(qtbot, win, [path])
     e = win.current
-    assert win.effective_window().center == 2000 and win.effective_window().width == 4000
+    assert win.display.effective_window().center == 2000 and win.display.effective_window().width == 4000
     # left drag with the W/L tool: right = wider, down = higher level
     vp = win.view.viewport()
     c = QtCore.QPointF(vp.rect().center())
     mouse_drag(vp, c, c + QtCore.QPointF(100, 50), qtbot=qtbot)
     qtbot.wait(20)
-    w = win.effective_window()
+    w = win.display.effective_window()
     assert w.width > 4000 and w.center > 2000
     np.testing.assert_array_equal(
         win.view.image_item.image, display.render(e.study.frames[0], e.study.meta, w)
     )
     # clamped to window_range however far the drag goes
     for _ in range(200):
-        win._window_drag(-500, -500)
+        win.display.drag_window(-500, -500)
     qtbot.wait(20)
     lo_w, hi_w, lo_c, hi_c = display.window_range(e.study.meta, e.study.frames[0])
-    assert win.effective_window().width == lo_w and win.effective_window().center == lo_c
+    assert win.display.effective_window().width == lo_w and win.display.effective_window().center == lo_c
     # default (0) and auto (9)
     win.actions_["window_default"].trigger()
     np.testing.assert_array_equal(win.view.image_item.image, e.default_u8)
     win.actions_["window_auto"].trigger()
-    assert win.effective_window().name.startswith("Auto")
+    assert win.display.effective_window().name.startswith("Auto")
     # invert
     win.actions_["window_default"].trigger()
     win.actions_["invert"].trigger()
@@ -140,7 +141,7 @@ def test_multiframe_navigation_and_scope(qtbot, isolated, tiny_model_path, dicom
     assert e.study.n_frames == 10 and win.frame_bar.isVisibleTo(win)
     assert win.view.heatmap.isVisible()
     win.actions_["next_frame"].trigger()
-    assert e.frame == 1 and win.frame_slider.value() == 1
+    assert e.frame == 1 and win.frame_bar.slider.value() == 1
     np.testing.assert_array_equal(win.view.image_item.image, display.render(e.study.frames[1], e.study.meta))
     assert not win.view.heatmap.isVisible()  # the AI result belongs to frame 1 only
     win.actions_["prev_frame"].trigger()
@@ -167,9 +168,10 @@ def test_tag_browser_filter(qtbot, isolated, tmp_path):
 
 
 def test_shortcuts_dialog_lists_every_shortcut(qtbot, isolated):
-    from viewer.gui.shortcuts import ACTIONS, ShortcutsDialog
+    from viewer.gui.actions import ACTIONS
+    from viewer.gui.widgets.shortcuts_dialog import ShortcutsDialog
 
-    dlg = ShortcutsDialog()
+    dlg = ShortcutsDialog(ACTIONS)
     qtbot.addWidget(dlg)
     rows = dict(dlg.rows())
     for spec in ACTIONS:
@@ -217,6 +219,6 @@ def test_middle_and_right_drag_pan(qtbot, tmp_path):
         # the image follows the mouse: the view centre moves the other way, by the same image distance
         assert after.x() - before.x() == pytest.approx(-80 / view.zoom(), abs=3)
         assert after.y() - before.y() == pytest.approx(40 / view.zoom(), abs=3)
-    assert win.effective_window() == display.default_window(
+    assert win.display.effective_window() == display.default_window(
         win.current.study.meta, win.current.study.frames[0]
     )

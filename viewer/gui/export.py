@@ -155,7 +155,9 @@ def footer_lines(ctx: ExportContext, options: ExportOptions) -> list[tuple[str, 
         lines.append((ctx.scope_line, "#f0a830"))
     meta = " · ".join(v for v in (ctx.model_line, f"Exported {ctx.exported_at}", ctx.app_line) if v)
     lines.append((meta, "#b8bcc2"))
-    ident = " · ".join(v for v in (ctx.patient_line, ctx.study_line) if v) if options.include_identifiers else ""
+    ident = (
+        " · ".join(v for v in (ctx.patient_line, ctx.study_line) if v) if options.include_identifiers else ""
+    )
     if ident:
         lines.append((ident, "#b8bcc2"))
     lines.append((RESEARCH_FOOTER, "#f0a830"))

@@ -1,37 +1,45 @@
-"""The main window: builds and wires the study list, the reading view, the AI panel, the tag browser and the menus.
+"""The main window: builds the widgets, the :class:`~viewer.gui.session.StudySession`, one controller per
+area and the actions, and joins them. It holds no study logic of its own.
 
-Everything slow runs in :class:`~viewer.gui.workers.TaskRunner` workers (decode + default rendering,
-model load, inference); this class only reacts to their results. Each open study keeps its own
-window/level, orientation, frame and annotations (with their undo stack) in a
-:class:`~viewer.gui.session.StudyEntry`, so switching studies restores how it was left.
+- ``session``: the open studies, the current one, the model (:mod:`viewer.gui.session`).
+- ``studies`` / ``display`` / ``ai`` / ``heatmap`` / ``annotations`` / ``export``: the controllers
+  (:mod:`viewer.gui.controllers`), each built with the session and the widgets it needs.
+- ``actions_``: every command, from the one table in :mod:`viewer.gui.actions`.
+
+:meth:`MainWindow.render_current` is the one place that puts the current entry on screen: every panel,
+the title and the readouts are derived from it, and cleared when there is none. It runs whenever the
+current entry changes or changes state, so nothing of a previous or closed study stays on screen.
+Everything slow runs in :class:`~viewer.gui.workers.TaskRunner` workers.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from viewer.core.overlay import OverlayStyle
-from viewer.gui.about import AboutDialog
-from viewer.gui.ai_panel import AIPanel
-from viewer.gui.icons import app_icon, icon
-from viewer.gui.image_view import ImageView
-from viewer.gui.notifications import NotificationBar
-from viewer.gui.session import StudyEntry
+from viewer.gui.actions import ACTIONS, ActionRegistry
+from viewer.gui.controllers.ai import AIController
+from viewer.gui.controllers.annotations import AnnotationsController
+from viewer.gui.controllers.display import DisplayController, FrameBar
+from viewer.gui.controllers.export import ExportController
+from viewer.gui.controllers.heatmap import HeatmapController
+from viewer.gui.controllers.studies import StudiesController
+from viewer.gui.icons import app_icon
+from viewer.gui.session import AnalysisState, LoadState, StudyEntry, StudySession
 from viewer.gui.settings import Settings
-from viewer.gui.shortcuts import TOOL_ACTIONS, ShortcutsDialog, create_actions
-from viewer.gui.study_list import StudyList
-from viewer.gui.tag_browser import TagBrowser
-from viewer.gui.window_ai import AIMixin
-from viewer.gui.window_display import DisplayMixin
-from viewer.gui.window_export import ExportMixin
-from viewer.gui.window_studies import StudiesMixin
+from viewer.gui.widgets.about import AboutDialog
+from viewer.gui.widgets.ai_panel import AIPanel
+from viewer.gui.widgets.image_view import ImageView
+from viewer.gui.widgets.notifications import NotificationBar
+from viewer.gui.widgets.shortcuts_dialog import ShortcutsDialog
+from viewer.gui.widgets.study_list import StudyList
+from viewer.gui.widgets.tag_browser import TagBrowser
 from viewer.gui.workers import TaskRunner
 
+TITLE = "Pneumoscope"
 
-class MainWindow(StudiesMixin, DisplayMixin, AIMixin, ExportMixin, QtWidgets.QMainWindow):
-    """The application window. Behaviour lives in the mixins (window_*.py); this class builds and wires."""
+
+class MainWindow(QtWidgets.QMainWindow):
+    """The application window. Signals for scripts and benchmarks: an entry id each."""
 
     study_loaded = QtCore.Signal(int)
     study_failed = QtCore.Signal(int)
@@ -50,47 +58,30 @@ class MainWindow(StudiesMixin, DisplayMixin, AIMixin, ExportMixin, QtWidgets.QMa
         super().__init__()
         self.settings = settings or Settings()
         self.runner = TaskRunner(self)
-        self.entries: dict[int, StudyEntry] = {}
-        self.current: StudyEntry | None = None
-        self._next_id = 1
-        self.model = None
-        self.model_error: str | None = None
-        self.model_loading = False
-        self._force_cpu = force_cpu
-        self._heatmap_visible = self.settings.heatmap_visible
-        self._wl_pending = False
-        self._wl_limits: dict[tuple[int, int], tuple[float, float, float, float]] = {}
-        self._shown_frame: tuple | None = None
-        self.undo_group = QtGui.QUndoGroup(self)
-
-        self.setWindowTitle("Pneumoscope")
+        self.session = StudySession(self)
+        self.setWindowTitle(TITLE)
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
         self.setDockOptions(
             QtWidgets.QMainWindow.DockOption.AnimatedDocks | QtWidgets.QMainWindow.DockOption.AllowTabbedDocks
         )
-        self._build_central()
-        self._build_docks()
-        self.actions_ = create_actions(self)
-        self._build_menus()
-        self._build_toolbar()
-        self._build_statusbar()
+        self._build_widgets()
+        self._build_controllers(force_cpu)
+        self._build_actions()
         self._connect()
-        self._restore_settings()
-        self._update_actions()
+        self.render_current()
         self.resize(1440, 900)
         if self.settings.geometry is not None:
             self.restoreGeometry(self.settings.geometry)
         if self.settings.window_state is not None:
             self.restoreState(self.settings.window_state)
         if load_model:
-            self.load_model(model_path)
+            self.ai.load_model(model_path)
         else:
-            self.model_error = "AI disabled."
-            self._refresh_ai_panel()
+            self.ai.disable("AI disabled.")
 
     # ================================================================== construction
-    def _build_central(self) -> None:
+    def _build_widgets(self) -> None:
         central = QtWidgets.QWidget()
         lay = QtWidgets.QVBoxLayout(central)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -99,32 +90,10 @@ class MainWindow(StudiesMixin, DisplayMixin, AIMixin, ExportMixin, QtWidgets.QMa
         lay.addWidget(self.notifications)
         self.view = ImageView()
         lay.addWidget(self.view, 1)
-        self.frame_bar = QtWidgets.QWidget()
-        fl = QtWidgets.QHBoxLayout(self.frame_bar)
-        fl.setContentsMargins(8, 4, 8, 4)
-        self.frame_slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
-        self.frame_label = QtWidgets.QLabel()
-        self.frame_label.setMinimumWidth(110)
-        fl.addWidget(QtWidgets.QLabel("Frame"))
-        fl.addWidget(self.frame_slider, 1)
-        fl.addWidget(self.frame_label)
-        self.frame_bar.hide()
+        self.frame_bar = FrameBar()
         lay.addWidget(self.frame_bar)
         self.setCentralWidget(central)
 
-    def _dock(self, title: str, name: str, widget: QtWidgets.QWidget, area) -> QtWidgets.QDockWidget:
-        dock = QtWidgets.QDockWidget(title, self)
-        dock.setObjectName(name)
-        dock.setWidget(widget)
-        dock.setFeatures(
-            QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetMovable
-            | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetClosable
-            | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetFloatable
-        )
-        self.addDockWidget(area, dock)
-        return dock
-
-    def _build_docks(self) -> None:
         area = QtCore.Qt.DockWidgetArea
         self.study_list = StudyList()
         self.study_dock = self._dock("Studies", "studies_dock", self.study_list, area.LeftDockWidgetArea)
@@ -142,83 +111,6 @@ class MainWindow(StudiesMixin, DisplayMixin, AIMixin, ExportMixin, QtWidgets.QMa
         self.ai_dock.raise_()
         self.tag_dock.hide()
 
-    def _build_menus(self) -> None:
-        a = self.actions_
-        mb = self.menuBar()
-        m = mb.addMenu("&File")
-        m.addActions([a["open"], a["open_folder"]])
-        self.recent_menu = m.addMenu("Open &recent")
-        m.addSeparator()
-        m.addActions([a["export"], a["copy"]])
-        m.addSeparator()
-        m.addActions([a["close_study"], a["quit"]])
-        m = mb.addMenu("&Edit")
-        self.undo_action = self.undo_group.createUndoAction(self, "&Undo")
-        self.redo_action = self.undo_group.createRedoAction(self, "&Redo")
-        self.undo_action.setShortcuts(a["undo"].shortcuts())
-        self.redo_action.setShortcuts(a["redo"].shortcuts())
-        a["undo"].setShortcuts([])
-        a["redo"].setShortcuts([])
-        m.addActions([self.undo_action, self.redo_action, a["delete"]])
-        m = mb.addMenu("&Tools")
-        self.tool_group = QtGui.QActionGroup(self)
-        for aid in TOOL_ACTIONS:
-            self.tool_group.addAction(a[aid])
-            m.addAction(a[aid])
-        a["tool_wl"].setChecked(True)
-        m = mb.addMenu("&View")
-        m.addActions([a["fit"], a["one_to_one"], a["zoom_in"], a["zoom_out"]])
-        m.addSeparator()
-        m.addActions([a["rotate_cw"], a["rotate_ccw"], a["flip_h"], a["flip_v"], a["invert"]])
-        m.addSeparator()
-        m.addActions([a["reset"], a["info_overlay"], a["fullscreen"]])
-        m.addSeparator()
-        m.addActions([a["next_frame"], a["prev_frame"], a["next_study"], a["prev_study"]])
-        m.addSeparator()
-        m.addAction(self.study_dock.toggleViewAction())
-        m.addAction(self.ai_dock.toggleViewAction())
-        m.addActions([a["tags"], a["find_tag"]])
-        self.window_menu = mb.addMenu("&Window")
-        self.window_menu.aboutToShow.connect(self._fill_window_menu)
-        self._fill_window_menu()
-        m = mb.addMenu("&AI")
-        m.addActions([a["heatmap"], a["outline"], a["opacity_up"], a["opacity_down"]])
-        m = mb.addMenu("&Help")
-        m.addActions([a["shortcuts"], a["about"]])
-
-    def _build_toolbar(self) -> None:
-        a = self.actions_
-        tb = self.addToolBar("Main")
-        tb.setObjectName("main_toolbar")
-        tb.setIconSize(QtCore.QSize(22, 22))
-        tb.setMovable(False)
-        for aid, name in (("open", "open"), ("open_folder", "open_folder"), ("export", "export")):
-            a[aid].setIcon(icon(name))
-            tb.addAction(a[aid])
-        tb.addSeparator()
-        for aid, tool in TOOL_ACTIONS.items():  # each tool's icon has the tool's name
-            a[aid].setIcon(icon(tool))
-            tb.addAction(a[aid])
-        tb.addSeparator()
-        self.preset_button = QtWidgets.QToolButton()
-        self.preset_button.setText("W/L presets")
-        self.preset_button.setToolTip(
-            "Window presets: the file's own, common ones and automatic (0 = default, 9 = auto)"
-        )
-        self.preset_button.setPopupMode(QtWidgets.QToolButton.ToolButtonPopupMode.InstantPopup)
-        self.preset_button.setMenu(self.window_menu)
-        tb.addWidget(self.preset_button)
-        tb.addSeparator()
-        for aid in ("fit", "one_to_one", "rotate_ccw", "rotate_cw", "flip_h", "flip_v", "invert", "reset"):
-            a[aid].setIcon(icon(aid))
-            tb.addAction(a[aid])
-        tb.addSeparator()
-        a["heatmap"].setIcon(icon("heatmap"))
-        a["info_overlay"].setIcon(icon("info"))
-        a["tags"].setIcon(icon("tags"))
-        tb.addActions([a["heatmap"], a["info_overlay"], a["tags"]])
-
-    def _build_statusbar(self) -> None:
         sb = self.statusBar()
         self.pixel_label = QtWidgets.QLabel()
         self.busy_label = QtWidgets.QLabel()
@@ -229,95 +121,117 @@ class MainWindow(StudiesMixin, DisplayMixin, AIMixin, ExportMixin, QtWidgets.QMa
         self.busy_bar.setTextVisible(False)
         self.busy_bar.hide()
         self.ai_status = QtWidgets.QLabel()
-        sb.addPermanentWidget(self.pixel_label)
-        sb.addPermanentWidget(self.busy_label)
-        sb.addPermanentWidget(self.busy_bar)
-        sb.addPermanentWidget(self.ai_status)
+        for w in (self.pixel_label, self.busy_label, self.busy_bar, self.ai_status):
+            sb.addPermanentWidget(w)
+        self.recent_menu = QtWidgets.QMenu("Open &recent", self)
+
+    def _dock(self, title: str, name: str, widget: QtWidgets.QWidget, area) -> QtWidgets.QDockWidget:
+        dock = QtWidgets.QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        dock.setFeatures(
+            QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetMovable
+            | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetClosable
+            | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetFloatable
+        )
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _build_controllers(self, force_cpu: bool) -> None:
+        s, status = self.session, self.status_message
+        self.studies = StudiesController(
+            s, self.runner, self.study_list, self.recent_menu, self.notifications, self.settings, self, status
+        )
+        self.display = DisplayController(s, self.view, self.frame_bar, self.pixel_label, self.settings)
+        self.ai = AIController(s, self.runner, self.ai_panel, self.ai_status, force_cpu)
+        self.heatmap = HeatmapController(s, self.view.heatmap, self.ai_panel, self.settings)
+        self.annotations = AnnotationsController(s, self.view, self, status)
+        self.export = ExportController(s, self.view, self.notifications, self.settings, self, status)
+
+    def _build_actions(self) -> None:
+        undo = self.annotations.undo_group
+        presets_button = QtWidgets.QToolButton()
+        presets_button.setText("W/L presets")
+        presets_button.setToolTip(
+            "Window presets: the file's own, common ones and automatic (0 = default, 9 = auto)"
+        )
+        presets_button.setPopupMode(QtWidgets.QToolButton.ToolButtonPopupMode.InstantPopup)
+        presets = QtWidgets.QWidgetAction(self)
+        presets.setDefaultWidget(presets_button)
+        self.registry = ActionRegistry(
+            self,
+            {
+                "recent": self.recent_menu,
+                "undo": undo.createUndoAction(self, "&Undo"),
+                "redo": undo.createRedoAction(self, "&Redo"),
+                "presets": presets,
+                "studies_panel": self.study_dock.toggleViewAction(),
+                "ai_panel": self.ai_dock.toggleViewAction(),
+            },
+        )
+        self.actions_ = self.registry.actions
+        self.undo_action, self.redo_action = self.actions_["undo"], self.actions_["redo"]
+        menus = self.registry.build_menus(self.menuBar())
+        window_menu = menus["Window"]
+        fixed = list(window_menu.actions())
+        window_menu.aboutToShow.connect(lambda: self.display.fill_presets_menu(window_menu, fixed))
+        presets_button.setMenu(window_menu)
+        tb = self.addToolBar("Main")
+        tb.setObjectName("main_toolbar")
+        tb.setIconSize(QtCore.QSize(22, 22))
+        tb.setMovable(False)
+        self.registry.build_toolbar(tb)
 
     def _connect(self) -> None:
-        a = self.actions_
-        handlers = {
-            "open": self.open_dialog,
-            "open_folder": self.open_folder_dialog,
-            "export": self.export_dialog,
-            "copy": self.copy_to_clipboard,
-            "close_study": self.close_current,
-            "quit": self.close,
-            "delete": self.delete_selected,
-            "fit": self.view.fit,
-            "one_to_one": self.view.one_to_one,
-            "zoom_in": lambda: self.view.zoom_by(1.25),
-            "zoom_out": lambda: self.view.zoom_by(0.8),
-            "rotate_cw": lambda: self._orient("rotated_cw"),
-            "rotate_ccw": lambda: self._orient("rotated_ccw"),
-            "flip_h": lambda: self._orient("flipped_h"),
-            "flip_v": lambda: self._orient("flipped_v"),
-            "reset": self.reset_view,
-            "window_default": lambda: self.set_window(None),
-            "window_auto": self.auto_window,
-            "opacity_up": lambda: self._nudge_opacity(0.1),
-            "opacity_down": lambda: self._nudge_opacity(-0.1),
-            "next_frame": lambda: self.step_frame(1),
-            "prev_frame": lambda: self.step_frame(-1),
-            "next_study": lambda: self.step_study(1),
-            "prev_study": lambda: self.step_study(-1),
-            "find_tag": self.find_tag,
-            "shortcuts": self.show_shortcuts,
-            "about": self.show_about,
-        }
-        for aid, fn in handlers.items():
-            a[aid].triggered.connect(lambda checked=False, fn=fn: fn())
-        a["invert"].toggled.connect(self.set_invert)
-        a["info_overlay"].toggled.connect(self.set_info_overlay)
-        a["heatmap"].toggled.connect(self.set_heatmap_visible)
-        a["outline"].toggled.connect(lambda on: self.set_style(replace(self.ai_panel.style(), outline=on)))
-        a["fullscreen"].toggled.connect(lambda on: self.showFullScreen() if on else self.showNormal())
-        a["tags"].toggled.connect(self._toggle_tags)
-        self.tag_dock.visibilityChanged.connect(lambda vis: self._sync_check(a["tags"], vis))
-        for aid, tool in TOOL_ACTIONS.items():
-            a[aid].triggered.connect(lambda checked=False, tool=tool: self.view.set_tool(tool))
-
-        self.study_list.current_study_changed.connect(self.select_entry)
-        self.study_list.close_requested.connect(self.close_entry)
-        self.view.window_drag.connect(self._window_drag)
-        self.view.view_changed.connect(self._update_corners)
-        self.view.text_requested.connect(self._add_text_at)
+        s = self.session
+        s.current_changed.connect(self.render_current)
+        s.entry_updated.connect(lambda e: e is s.current and self.render_current())
+        s.model_changed.connect(self.render_current)
+        s.model_changed.connect(self.model_state_changed)
+        self.heatmap.changed.connect(self.registry.sync_checked)
+        self.tag_dock.visibilityChanged.connect(lambda _vis: self.registry.sync_checked())
         self.view.files_dropped.connect(self.open_paths)
-        self.view.scene().sigMouseMoved.connect(self._mouse_moved)
-        self.ai_panel.style_changed.connect(self.set_style)
-        self.ai_panel.visibility_changed.connect(self.set_heatmap_visible)
-        self.frame_slider.valueChanged.connect(self.set_frame)
-        self.runner.busy_changed.connect(self._busy_changed)
+        self.runner.busy_changed.connect(self._show_busy)
+        self.studies.study_loaded.connect(self.study_loaded)
+        self.studies.study_failed.connect(self.study_failed)
+        self.display.image_shown.connect(self.study_shown)
+        self.ai.prediction_ready.connect(self.prediction_ready)
+        self.heatmap.heatmap_shown.connect(self.heatmap_shown)
 
-    def _restore_settings(self) -> None:
-        s = self.settings
-        style = OverlayStyle(
-            colormap=s.colormap,
-            opacity=s.opacity,
-            threshold=s.threshold,
-            outline=s.outline,
-            scale_mode=s.scale_mode,
-        )
-        self.ai_panel.set_style(style)
-        self.view.heatmap.set_style(style)
-        self._sync_check(self.actions_["outline"], style.outline)
-        self._sync_check(self.actions_["heatmap"], self._heatmap_visible)
-        self.ai_panel.show_check.blockSignals(True)
-        self.ai_panel.show_check.setChecked(self._heatmap_visible)
-        self.ai_panel.show_check.blockSignals(False)
-        self._sync_check(self.actions_["info_overlay"], s.info_overlay)
-        self.view.corners.setVisible(s.info_overlay)
-        self._fill_recent_menu()
+    # ================================================================== the current entry, on screen
+    def render_current(self) -> None:
+        """Show the current entry everywhere (or nothing, when there is none). Safe to call any time."""
+        entry = self.session.current
+        self.display.render(entry)  # first: the image (clearing the view clears its layers too)
+        self.annotations.render(entry)
+        self.heatmap.render(entry)
+        self.ai.render(entry)
+        self._render_study_panels(entry)
+        self.registry.update_enabled(entry)
+        self.registry.sync_checked()
 
-    @staticmethod
-    def _sync_check(action: QtGui.QAction, on: bool) -> None:
-        if action.isChecked() != on:
-            action.blockSignals(True)
-            action.setChecked(on)
-            action.blockSignals(False)
+    def _render_study_panels(self, entry: StudyEntry | None) -> None:
+        ready = entry is not None and entry.ready
+        self.tag_browser.set_tags(entry.study.meta.raw_tags if ready else ())
+        self.setWindowTitle(f"{entry.name} - {TITLE}" if entry is not None else TITLE)
 
-    # ================================================================== panels, help
-    def _toggle_tags(self, on: bool) -> None:
+    # ================================================================== the window's own parts
+    def status_message(self, text: str, msecs: int = 3000) -> None:
+        self.statusBar().showMessage(text, msecs)
+
+    def _show_busy(self, n: int) -> None:
+        s = self.session
+        parts = []
+        if loading := s.count(LoadState.LOADING):
+            parts.append(f"Loading {loading}")
+        if analysing := s.count(AnalysisState.RUNNING):
+            parts.append(f"analysing {analysing}")
+        if s.model_loading:
+            parts.append("loading AI model")
+        self.busy_label.setText(", ".join(parts).capitalize() + ("…" if parts else ""))
+        self.busy_bar.setVisible(n > 0)
+
+    def show_tags(self, on: bool) -> None:
         self.tag_dock.setVisible(on)
         if on:
             self.tag_dock.raise_()
@@ -328,77 +242,71 @@ class MainWindow(StudiesMixin, DisplayMixin, AIMixin, ExportMixin, QtWidgets.QMa
                 )
 
     def find_tag(self) -> None:
-        self._toggle_tags(True)
-        self._sync_check(self.actions_["tags"], True)
+        self.show_tags(True)
         self.tag_browser.filter_edit.setFocus()
         self.tag_browser.filter_edit.selectAll()
 
     def show_shortcuts(self) -> None:
-        dlg = ShortcutsDialog(self)
-        dlg.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
-        dlg.show()
-        self._shortcuts_dialog = dlg
+        self._show_dialog(ShortcutsDialog(ACTIONS, self))
 
     def show_about(self) -> None:
-        dlg = AboutDialog(self, self.model, self.model_error)
-        dlg.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
+        self._show_dialog(AboutDialog(self, self.session.model, self.session.model_error))
+
+    @staticmethod
+    def _show_dialog(dlg: QtWidgets.QDialog) -> None:
+        dlg.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)  # the window (its parent) owns it
         dlg.show()
-        self._about_dialog = dlg
 
-    # ================================================================== status
-    def _busy_changed(self, n: int) -> None:
-        loading = sum(1 for e in self.entries.values() if e.state == "loading")
-        analysing = sum(1 for e in self.entries.values() if e.ai_state == "running")
-        parts = []
-        if loading:
-            parts.append(f"Loading {loading}")
-        if analysing:
-            parts.append(f"analysing {analysing}")
-        if self.model_loading:
-            parts.append("loading AI model")
-        self.busy_label.setText(", ".join(parts).capitalize() + ("…" if parts else ""))
-        self.busy_bar.setVisible(n > 0)
-        self._update_actions()
+    # drag and drop anywhere on the window
+    def dragEnterEvent(self, ev: QtGui.QDragEnterEvent) -> None:
+        if ev.mimeData().hasUrls():
+            ev.acceptProposedAction()
 
-    def _update_actions(self) -> None:
-        has = self.current is not None and self.current.ready
-        for aid in (
-            "export",
-            "copy",
-            "fit",
-            "one_to_one",
-            "zoom_in",
-            "zoom_out",
-            "rotate_cw",
-            "rotate_ccw",
-            "flip_h",
-            "flip_v",
-            "invert",
-            "reset",
-            "window_default",
-            "window_auto",
-            "delete",
-        ):
-            self.actions_[aid].setEnabled(has)
-        self.actions_["close_study"].setEnabled(self.current is not None)
-        multi = has and self.current.study.n_frames > 1
-        self.actions_["next_frame"].setEnabled(multi)
-        self.actions_["prev_frame"].setEnabled(multi)
+    def dropEvent(self, ev: QtGui.QDropEvent) -> None:
+        paths = [u.toLocalFile() for u in ev.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            ev.acceptProposedAction()
+            self.open_paths(paths)
 
-    def busy(self) -> bool:
-        return self.runner.pending > 0
-
-    # ================================================================== closing
     def closeEvent(self, ev: QtGui.QCloseEvent) -> None:
         self.settings.geometry = self.saveGeometry()
         self.settings.window_state = self.saveState()
-        if hasattr(self, "_save_timer") and self._save_timer.isActive():
-            self._save_timer.stop()
-            self._save_style()
+        self.heatmap.flush()
         self.settings.sync()
         self.runner.cancel_all()
         self.runner.wait(5000)
         super().closeEvent(ev)
+
+    # ================================================================== API for scripts and benchmarks
+    # (viewer.gui.app.run, viewer.diagnostics, benchmarks/): the session and the studies controller's
+    def open_paths(self, paths) -> list[int]:
+        return self.studies.open_paths(paths)
+
+    def select_entry(self, entry_id: int) -> None:
+        self.studies.select(entry_id)
+
+    def close_entry(self, entry_id: int) -> None:
+        self.studies.close(entry_id)
+
+    @property
+    def entries(self) -> dict[int, StudyEntry]:
+        return self.session.entries
+
+    @property
+    def current(self) -> StudyEntry | None:
+        return self.session.current
+
+    @property
+    def model(self):
+        return self.session.model
+
+    @property
+    def model_error(self) -> str | None:
+        return self.session.model_error
+
+    @property
+    def model_loading(self) -> bool:
+        return self.session.model_loading
 
 
 __all__ = ["MainWindow"]

@@ -1,83 +1,81 @@
-"""The open studies: one :class:`StudyEntry` per file, and the jobs that run in workers for them.
+"""The open studies and the AI model: the state every part of the window is derived from.
 
-Jobs are plain functions (no Qt) so they can run in a QThreadPool: :func:`load_job` decodes the file and
-renders frame 0 at its default window (the model input, also the first thing shown), :func:`predict_job`
-runs the model on exactly that rendering.
-
-:mod:`viewer.core.io` (pydicom: a few hundred ms to import) is imported by the first load, in a worker,
-not with this module, so the window shows sooner; expanding a folder on the GUI thread needs only
-:mod:`viewer.core.io.sniff`. Python runs the import once, whichever thread asks first.
+:class:`StudySession` owns one :class:`StudyEntry` per opened file, which one is current, and the model
+state. Controllers change it only through its methods, which emit the signals the other parts react to
+(``entry_added`` / ``entry_updated`` / ``entry_removed`` / ``current_changed`` / ``frame_changed`` /
+``model_changed``). Each entry keeps its own window/level, orientation, frame and annotations (with their
+undo stack), so switching studies restores how it was left.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import cv2
 import numpy as np
+from PySide6 import QtCore
 
 from viewer.core import display
-from viewer.core.io.sniff import is_probably_study
+from viewer.core.display import Window
+from viewer.core.scope import scope_warnings
 from viewer.core.study import Study
+from viewer.gui.annotations import AnnotationLayer
 from viewer.gui.orientation import Orientation
 from viewer.gui.workers import Failure
 
-THUMB_SIDE = 96
+if TYPE_CHECKING:
+    from viewer.core.model.inference import PneumoniaModel, Prediction
+    from viewer.gui.jobs import Loaded
+    from viewer.gui.workers import Task
 
 
-@dataclass(frozen=True)
-class Loaded:
-    study: Study
-    default_u8: np.ndarray  # frame 0 at the default window: shown first, and the model input
-    thumb_u8: np.ndarray
-    elapsed_ms: float
+class LoadState(str, Enum):
+    """Where a file is in being opened. (``str``: scripts comparing with ``"ready"`` keep working.)"""
+
+    LOADING = "loading"
+    READY = "ready"
+    FAILED = "failed"
 
 
-def load_job(path: str) -> Loaded:
-    from viewer.core.io import load_study  # noqa: PLC0415 - pydicom import is slow; cached after the first
+class AnalysisState(str, Enum):
+    """Where a study is in being analysed by the model."""
 
-    t0 = time.perf_counter()
-    study = load_study(path)
-    u8 = display.render_default(study, 0)
-    h, w = u8.shape
-    s = THUMB_SIDE / max(h, w)
-    thumb = cv2.resize(u8, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
-    return Loaded(study, u8, thumb, (time.perf_counter() - t0) * 1000.0)
-
-
-def predict_job(model, default_u8: np.ndarray):
-    return model.predict(default_u8)
-
-
-def load_model_job(path: str | None, force_cpu: bool):
-    from viewer.core.model.inference import PneumoniaModel  # noqa: PLC0415 - onnxruntime import is slow
-
-    return PneumoniaModel.load(path, force_cpu=force_cpu)
+    WAITING = "waiting"  # for the study to load or the model to be ready
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
 
 
 @dataclass(eq=False)
 class StudyEntry:
+    """One opened file: its decoded study once loaded, how it is displayed, and its AI result."""
+
     id: int
     path: str
-    state: str = "loading"  # loading | ready | failed
+    state: LoadState = LoadState.LOADING
     study: Study | None = None
     failure: Failure | None = None
-    default_u8: np.ndarray | None = None
+    default_u8: np.ndarray | None = None  # frame 0 at the default window: shown first, and the model input
     thumb_u8: np.ndarray | None = None
+    warnings: list[str] = field(default_factory=list)  # why the study is outside the model's scope
+    layer: AnnotationLayer | None = None  # created when the study is ready
+    # how it is displayed
     frame: int = 0
-    window: object = None  # WindowPreset | VoiLut | None (= the default window)
+    window: Window | None = None  # None = the file's default window
     invert: bool = False
     orientation: Orientation = Orientation()
-    prediction: object = None  # viewer.core.model.inference.Prediction
-    ai_state: str = "waiting"  # waiting | running | done | failed
+    # the AI
+    ai_state: AnalysisState = AnalysisState.WAITING
+    prediction: Prediction | None = None
     ai_error: str = ""
-    warnings: list[str] = field(default_factory=list)
-    layer: object = None  # AnnotationLayer, created when the study is ready
+    # bookkeeping
     t_open: float = 0.0
     load_ms: float = 0.0
-    tasks: list = field(default_factory=list)  # its queued/running worker tasks, cancelled when it closes
+    tasks: list[Task] = field(default_factory=list)  # queued/running worker tasks, cancelled when it closes
+    wl_limits: dict[int, tuple[float, float, float, float]] = field(default_factory=dict)  # per frame
 
     @property
     def name(self) -> str:
@@ -85,27 +83,137 @@ class StudyEntry:
 
     @property
     def ready(self) -> bool:
-        return self.state == "ready" and self.study is not None
+        return self.state is LoadState.READY and self.study is not None
 
+    # -- what is shown: pure functions of the entry's state ------------------------------------------
+    def current_frame(self) -> np.ndarray | None:
+        return self.study.frames[self.frame] if self.ready else None
 
-def expand_paths(paths, recursive: bool = True) -> list[str]:
-    """Files as given, folders expanded (recursively) to the files that look like studies, sorted."""
-    out: list[str] = []
-    for raw in paths:
-        p = Path(raw)
-        if p.is_dir():
-            it = p.rglob("*") if recursive else p.glob("*")
-            found = sorted(
-                str(f) for f in it if f.is_file() and not f.name.startswith(".") and is_probably_study(f)
-            )
-            out.extend(found)
+    def displayed_u8(self) -> np.ndarray | None:
+        """The frame at the current window, inverted if asked: exactly what the image item shows."""
+        if not self.ready:
+            return None
+        if self.frame == 0 and self.window is None:
+            u8 = self.default_u8
         else:
-            out.append(str(p))
-    seen: set[str] = set()
-    unique = []
-    for f in out:
-        key = str(Path(f).resolve())
-        if key not in seen:
-            seen.add(key)
-            unique.append(f)
-    return unique
+            u8 = display.render(self.study.frames[self.frame], self.study.meta, self.window)
+        return 255 - u8 if self.invert else u8
+
+    def effective_window(self) -> Window | None:
+        """The window in use: the one chosen, else the file's default for this frame."""
+        if not self.ready:
+            return None
+        if self.window is not None:
+            return self.window
+        return display.default_window(self.study.meta, self.study.frames[self.frame])
+
+    @property
+    def heatmap_applies(self) -> bool:
+        """The AI result (and its heatmap) belongs to frame 0 at the default rendering."""
+        return self.ready and self.prediction is not None and self.frame == 0
+
+
+class StudySession(QtCore.QObject):
+    """The open studies, the current one, and the AI model. Emits a signal for every change."""
+
+    entry_added = QtCore.Signal(object)  # StudyEntry
+    entry_updated = QtCore.Signal(object)  # StudyEntry: loaded, failed, analysis started / done / failed
+    entry_removed = QtCore.Signal(object)  # StudyEntry (already out of ``entries``)
+    current_changed = QtCore.Signal(object)  # StudyEntry | None
+    frame_changed = QtCore.Signal(object)  # StudyEntry whose frame changed
+    model_changed = QtCore.Signal()  # the model loaded, failed or started loading
+
+    def __init__(self, parent: QtCore.QObject | None = None):
+        super().__init__(parent)
+        self.entries: dict[int, StudyEntry] = {}  # in opening order
+        self.current: StudyEntry | None = None
+        self._next_id = 1
+        self.model: PneumoniaModel | None = None
+        self.model_error: str | None = None
+        self.model_loading = False
+
+    # -- entries ------------------------------------------------------------------------------
+    def add(self, path: str) -> StudyEntry:
+        entry = StudyEntry(self._next_id, path, t_open=time.perf_counter())
+        self._next_id += 1
+        self.entries[entry.id] = entry
+        self.entry_added.emit(entry)
+        return entry
+
+    def find(self, path: str) -> StudyEntry | None:
+        key = Path(path).resolve()
+        return next((e for e in self.entries.values() if Path(e.path).resolve() == key), None)
+
+    def is_open(self, entry: StudyEntry) -> bool:
+        return self.entries.get(entry.id) is entry
+
+    def set_loaded(self, entry: StudyEntry, loaded: Loaded) -> None:
+        entry.study, entry.default_u8, entry.thumb_u8 = loaded.study, loaded.default_u8, loaded.thumb_u8
+        entry.load_ms = loaded.elapsed_ms
+        entry.warnings = scope_warnings(loaded.study.meta, loaded.default_u8.shape)
+        entry.layer = AnnotationLayer(loaded.study.meta.pixel_spacing)
+        entry.state = LoadState.READY
+        self.entry_updated.emit(entry)
+
+    def set_failed(self, entry: StudyEntry, failure: Failure) -> None:
+        entry.state, entry.failure = LoadState.FAILED, failure
+        self.entry_updated.emit(entry)
+
+    def set_analysis_running(self, entry: StudyEntry) -> None:
+        entry.ai_state = AnalysisState.RUNNING
+        self.entry_updated.emit(entry)
+
+    def set_prediction(self, entry: StudyEntry, prediction: Prediction) -> None:
+        entry.prediction, entry.ai_state = prediction, AnalysisState.DONE
+        if self.is_open(entry):
+            self.entry_updated.emit(entry)
+
+    def set_analysis_failed(self, entry: StudyEntry, message: str) -> None:
+        entry.ai_state, entry.ai_error = AnalysisState.FAILED, message
+        if self.is_open(entry):
+            self.entry_updated.emit(entry)
+
+    def remove(self, entry_id: int, successor: StudyEntry | None = None) -> StudyEntry | None:
+        """Forget an entry. If it was the current one, ``successor`` becomes current (unless a slot of
+        ``entry_removed`` already picked another); the closed entry is never current meanwhile."""
+        entry = self.entries.pop(entry_id, None)
+        if entry is None:
+            return None
+        was_current = self.current is entry
+        if was_current:
+            self.current = None
+        self.entry_removed.emit(entry)
+        if was_current and self.current is None:
+            self.current = successor if successor is not None and self.is_open(successor) else None
+            self.current_changed.emit(self.current)
+        return entry
+
+    # -- the current entry and its frame ----------------------------------------------------------
+    def set_current(self, entry: StudyEntry | None) -> None:
+        if entry is self.current:
+            return
+        self.current = entry
+        self.current_changed.emit(entry)
+
+    def set_frame(self, entry: StudyEntry, index: int) -> None:
+        if not entry.ready:
+            return
+        index = int(np.clip(index, 0, entry.study.n_frames - 1))
+        if index != entry.frame:
+            entry.frame = index
+            self.frame_changed.emit(entry)
+
+    # -- the model --------------------------------------------------------------------------------
+    def set_model_loading(self) -> None:
+        self.model_loading = True
+        self.model_changed.emit()
+
+    def set_model(self, model: PneumoniaModel | None, error: str | None = None) -> None:
+        self.model, self.model_error, self.model_loading = model, error, False
+        self.model_changed.emit()
+
+    # -- counts for the status bar ----------------------------------------------------------------
+    def count(self, state: LoadState | AnalysisState) -> int:
+        if isinstance(state, LoadState):
+            return sum(1 for e in self.entries.values() if e.state is state)
+        return sum(1 for e in self.entries.values() if e.ai_state is state)

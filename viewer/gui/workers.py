@@ -43,7 +43,9 @@ class _Signals(QtCore.QObject):
     error = QtCore.Signal(object, object)  # task, Failure
 
 
-class _Task(QtCore.QRunnable):
+class Task(QtCore.QRunnable):
+    """One submitted call; :meth:`TaskRunner.submit` returns it so that its owner can cancel it."""
+
     def __init__(self, fn: Callable, args: tuple, kwargs: dict):
         super().__init__()
         self.setAutoDelete(False)  # Python keeps the reference until the result is delivered
@@ -77,7 +79,7 @@ class TaskRunner(QtCore.QObject):
         super().__init__(parent)
         self.pool = QtCore.QThreadPool(self)
         self.pool.setMaxThreadCount(max(1, max_threads))
-        self._tasks: set[_Task] = set()
+        self._tasks: set[Task] = set()
 
     @property
     def pending(self) -> int:
@@ -91,8 +93,8 @@ class TaskRunner(QtCore.QObject):
         on_error: Callable | None = None,
         priority: int = 0,
         **kwargs,
-    ) -> _Task:
-        task = _Task(fn, args, kwargs)
+    ) -> Task:
+        task = Task(fn, args, kwargs)
         task.on_result, task.on_error = on_result, on_error
         task.signals.result.connect(self._deliver_result, QtCore.Qt.ConnectionType.QueuedConnection)
         task.signals.error.connect(self._deliver_error, QtCore.Qt.ConnectionType.QueuedConnection)
@@ -101,7 +103,7 @@ class TaskRunner(QtCore.QObject):
         self.pool.start(task, priority)
         return task
 
-    def _finish(self, task: _Task) -> None:
+    def _finish(self, task: Task) -> None:
         self._tasks.discard(task)
         # QThreadPool keeps a reference to tasks that are not auto-deleted: drop what they hold (the study's
         # frames, the callbacks and through them the study entry), or every closed study stays in memory.
@@ -110,7 +112,7 @@ class TaskRunner(QtCore.QObject):
         self.busy_changed.emit(len(self._tasks))
 
     @QtCore.Slot(object, object)
-    def _deliver_result(self, task: _Task, value) -> None:
+    def _deliver_result(self, task: Task, value) -> None:
         try:
             if task.on_result is not None and not task.cancelled:
                 task.on_result(value)
@@ -118,14 +120,14 @@ class TaskRunner(QtCore.QObject):
             self._finish(task)
 
     @QtCore.Slot(object, object)
-    def _deliver_error(self, task: _Task, failure: Failure) -> None:
+    def _deliver_error(self, task: Task, failure: Failure) -> None:
         try:
             if task.on_error is not None and not task.cancelled:
                 task.on_error(failure)
         finally:
             self._finish(task)
 
-    def cancel(self, task: _Task) -> None:
+    def cancel(self, task: Task) -> None:
         """Drop a queued task, or ignore the result of a running one (it reports back and is forgotten)."""
         if task not in self._tasks:
             return

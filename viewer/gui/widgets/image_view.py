@@ -18,19 +18,12 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from viewer.gui.annotations import (
-    Annotation,
-    AnnotationLayer,
-    ArrowAnnotation,
-    EllipseAnnotation,
-    RulerAnnotation,
-)
-from viewer.gui.corner_info import CornerOverlay
-from viewer.gui.image_items import DisplayImageItem, HeatmapLayer
+from viewer.gui.annotations import DRAW_TOOLS, AnnotationLayer, DrawGesture
 from viewer.gui.orientation import Orientation
+from viewer.gui.widgets.corner_info import CornerOverlay
+from viewer.gui.widgets.image_items import DisplayImageItem, HeatmapLayer
 
 TOOLS = ("wl", "pan", "zoom", "arrow", "text", "ellipse", "ruler")
-DRAW_TOOLS = {"arrow": ArrowAnnotation, "ellipse": EllipseAnnotation, "ruler": RulerAnnotation}
 MIN_ZOOM, MAX_ZOOM = 0.02, 40.0
 
 # Before any widget exists: images are numpy (row, col) arrays.
@@ -90,7 +83,7 @@ class ImageView(pg.GraphicsView):
 
         self.orientation = Orientation()
         self.tool = "wl"
-        self._creating: Annotation | None = None
+        self._drawing: DrawGesture | None = None
         self._fit_mode = True
         self._zoom_anchor: QtCore.QPointF | None = None
 
@@ -183,6 +176,11 @@ class ImageView(pg.GraphicsView):
         self._fit_mode = False
         self.view_changed.emit()
 
+    @property
+    def fit_mode(self) -> bool:
+        """The view fits the image (and refits on resize) until the user zooms or pans."""
+        return self._fit_mode
+
     def one_to_one(self) -> None:
         self.set_zoom(1.0)
 
@@ -258,28 +256,19 @@ class ImageView(pg.GraphicsView):
             self._drag_create(ev)
 
     def _drag_create(self, ev) -> None:
-        layer = self.annotations
         pos = self.scene_to_image(ev.scenePos())
         if ev.isStart():
             start = self.scene_to_image(ev.buttonDownScenePos())
-            cls = DRAW_TOOLS[self.tool]
-            item = cls(start, pos) if cls is not RulerAnnotation else cls(start, pos, layer.spacing)
-            item.setParentItem(layer)  # preview; the undo stack adds it for real on release
-            self._creating = item
+            self._drawing = DrawGesture(self.annotations, self.tool, start, pos)
             return
-        item = self._creating
-        if item is None:
+        gesture = self._drawing
+        if gesture is None:
             return
-        item.set_handle(1, pos)
         if ev.isFinish():
-            self._creating = None
-            a, b = item.handles()[0], item.handles()[-1]
-            extent = max(abs(b.x() - a.x()), abs(b.y() - a.y())) / max(item.unit(), 1e-9)
-            item.setParentItem(None)
-            if item.scene() is not None:
-                item.scene().removeItem(item)
-            if extent >= 4:  # screen pixels: anything less was a click, not a drawing
-                layer.add(item)
+            self._drawing = None
+            gesture.finish(pos)
+        else:
+            gesture.move(pos)
 
     def _click(self, ev) -> None:
         if ev.button() == QtCore.Qt.MouseButton.LeftButton and self.tool == "text" and self.image_shape():

@@ -1,19 +1,28 @@
 """The AI panel: calibrated probability, label at the operating point, scope warnings, heatmap controls.
 
-Thin widget: it shows what it is given (:meth:`AIPanel.show_prediction`, ...) and reports the user's
-heatmap choices as signals; the main window wires them to the view.
+Thin widget with two independent halves:
+
+- the result: :meth:`AIPanel.show_result` / :meth:`~AIPanel.show_pending` / :meth:`~AIPanel.show_unavailable`
+  / :meth:`~AIPanel.clear` and :meth:`~AIPanel.set_model_line` (driven by the AI controller);
+- the heatmap controls: :meth:`~AIPanel.set_style`, :meth:`~AIPanel.set_heatmap_shown`,
+  :meth:`~AIPanel.set_heatmap_available`, and the ``style_changed`` / ``visibility_changed`` signals
+  (driven by the heatmap controller).
 """
 
 from __future__ import annotations
 
 import html
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from viewer.core import overlay
 from viewer.core.overlay import COLORMAP_NAMES, OverlayStyle, ScaleMode
 from viewer.gui import theme
+
+if TYPE_CHECKING:
+    from viewer.core.model.inference import Prediction
 
 RESEARCH_NOTICE = (
     "Research use only - not for diagnostic use. Trained on frontal chest radiographs of children "
@@ -121,7 +130,8 @@ class AIPanel(QtWidgets.QWidget):
         self._style = OverlayStyle()
         self._model_scale: float | None = None
         self._build()
-        self.show_no_study()
+        self.clear()
+        self.set_heatmap_available(False, None)
 
     # -- layout --------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -232,7 +242,7 @@ class AIPanel(QtWidgets.QWidget):
         self.set_style(self._style)
 
     # -- heatmap style -------------------------------------------------------------------------
-    def style(self) -> OverlayStyle:  # noqa: A003 - the heatmap style, not QWidget.style
+    def style(self) -> OverlayStyle:
         return self._style
 
     def set_style(self, style: OverlayStyle) -> None:
@@ -286,6 +296,18 @@ class AIPanel(QtWidgets.QWidget):
             )
         )
 
+    def set_heatmap_shown(self, on: bool) -> None:
+        """Reflect whether the heatmap is shown in its checkbox (no signal)."""
+        self.show_check.blockSignals(True)
+        self.show_check.setChecked(on)
+        self.show_check.blockSignals(False)
+
+    def set_heatmap_available(self, available: bool, model_scale: float | None) -> None:
+        """Enable the controls when there is a heatmap; ``model_scale`` labels the legend."""
+        self._model_scale = model_scale
+        self.heatmap_box.setEnabled(available)
+        self._update_labels()
+
     # -- results -------------------------------------------------------------------------------
     def set_model_line(self, text: str) -> None:
         self.model_label.setText(text)
@@ -305,32 +327,27 @@ class AIPanel(QtWidgets.QWidget):
         else:
             self.warning_box.hide()
 
-    def show_no_study(self) -> None:
-        self._set_probability("–", theme.TEXT_DIM)
+    def _show_no_result(self, probability: str, verdict: str, detail: str) -> None:
+        self._set_probability(probability, theme.TEXT_DIM)
         self.bar.set_values(None, None)
-        self.verdict_label.setText("No study open")
-        self.threshold_label.setText("")
+        self.verdict_label.setText(verdict)
+        self.verdict_label.setToolTip("")
+        self.verdict_label.setStyleSheet("font-size: 13px; font-weight: 600;")
+        self.threshold_label.setText(detail)
         self._set_warnings([])
-        self.heatmap_box.setEnabled(False)
+
+    def clear(self) -> None:
+        """No study: nothing of a previous result stays on screen."""
+        self._show_no_result("–", "No study open", "")
 
     def show_pending(self, text: str = "Analysing…") -> None:
-        self._set_probability("…", theme.TEXT_DIM)
-        self.bar.set_values(None, None)
-        self.verdict_label.setText(text)
-        self.threshold_label.setText("")
-        self.heatmap_box.setEnabled(False)
+        self._show_no_result("…", text, "")
 
     def show_unavailable(self, reason: str) -> None:
-        self._set_probability("n/a", theme.TEXT_DIM)
-        self.bar.set_values(None, None)
-        self.verdict_label.setText("AI result not available")
-        self.threshold_label.setText(reason)
-        self.heatmap_box.setEnabled(False)
+        self._show_no_result("n/a", "AI result not available", reason)
 
-    def show_prediction(
-        self, prediction, warnings: list[str], model_scale: float | None, note: str = ""
-    ) -> None:
-        self._model_scale = model_scale
+    def show_result(self, prediction: Prediction, warnings: list[str], note: str = "") -> None:
+        """A model result; ``warnings`` say why the study is outside the model's scope (shown, flagged)."""
         positive = prediction.probability >= prediction.threshold
         colour = theme.AMBER if warnings else (POSITIVE if positive else NEGATIVE)
         self._set_probability(f"{prediction.probability * 100:.0f}%", colour)
@@ -345,5 +362,3 @@ class AIPanel(QtWidgets.QWidget):
             f"{prediction.threshold:.2f} (operating point: {op}).{(' ' + note) if note else ''}"
         )
         self._set_warnings(warnings)
-        self.heatmap_box.setEnabled(True)
-        self._update_labels()

@@ -49,6 +49,7 @@ class TagBrowser(QtWidgets.QWidget):
         super().__init__(parent)
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(6, 6, 6, 6)
+        self.source = None  # the rows last given to set_tags
         self.filter_edit = QtWidgets.QLineEdit()
         self.filter_edit.setPlaceholderText("Filter tags: keyword, tag number or value (Ctrl+F)")
         self.filter_edit.setClearButtonEnabled(True)
@@ -76,6 +77,10 @@ class TagBrowser(QtWidgets.QWidget):
         self.filter_edit.textChanged.connect(self._filter)
 
     def set_tags(self, rows) -> None:
+        """Show these rows; the same rows again change nothing (the scroll position and selection stay)."""
+        if rows is self.source:
+            return
+        self.source = rows
         self.model.set_rows(rows)
         self.table.resizeColumnToContents(0)
         self.table.resizeColumnToContents(2)

@@ -1,7 +1,5 @@
-"""Annotations of one study: the layer that holds them, its undo stack, and the public names.
+"""The annotations of one study: the layer that holds them and its undo stack.
 
-The items live in :mod:`viewer.gui.annotation_items`, the undo commands in
-:mod:`viewer.gui.annotation_commands`; this module re-exports both so callers import from one place.
 All edits go through the layer's ``QUndoStack``. :meth:`AnnotationLayer.shapes` describes every
 annotation in image coordinates so the export can redraw it at any resolution.
 """
@@ -12,39 +10,15 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui
 
 from viewer.core.study import PixelSpacing
-from viewer.gui.annotation_commands import AddCommand, GeometryCommand, MoveCommand, RemoveCommand
-from viewer.gui.annotation_items import (
-    COLOUR,
-    KINDS,
-    SELECTED,
+from viewer.gui.annotations.commands import AddCommand, RemoveCommand
+from viewer.gui.annotations.items import (
     Annotation,
     ArrowAnnotation,
     EllipseAnnotation,
     RulerAnnotation,
-    Shape,
     TextAnnotation,
-    draw_label,
-    format_length,
 )
-
-__all__ = [
-    "COLOUR",
-    "KINDS",
-    "SELECTED",
-    "AddCommand",
-    "Annotation",
-    "AnnotationLayer",
-    "ArrowAnnotation",
-    "EllipseAnnotation",
-    "GeometryCommand",
-    "MoveCommand",
-    "RemoveCommand",
-    "RulerAnnotation",
-    "Shape",
-    "TextAnnotation",
-    "draw_label",
-    "format_length",
-]
+from viewer.gui.annotations.model import Shape
 
 
 class AnnotationLayer(pg.ItemGroup):

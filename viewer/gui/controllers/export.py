@@ -1,30 +1,47 @@
-"""Main window, part 4: exports for reports and the clipboard.
-
-A mixin of :class:`viewer.gui.main_window.MainWindow`; it uses the window's widgets and state.
-"""
+"""Exports for reports and the clipboard: what the view shows, annotations burned in, the AI footer."""
 
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from PySide6 import QtGui, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from viewer import app_version
 from viewer.gui import export as export_mod
-from viewer.gui.corner_info import format_date, format_person_name
+from viewer.gui.session import StudySession
+from viewer.gui.settings import Settings
+from viewer.gui.widgets.corner_info import format_date, format_person_name
+from viewer.gui.widgets.image_view import ImageView
+from viewer.gui.widgets.notifications import NotificationBar
 
 
-class ExportMixin:
+class ExportController(QtCore.QObject):
+    def __init__(
+        self,
+        session: StudySession,
+        view: ImageView,
+        notifications: NotificationBar,
+        settings: Settings,
+        dialog_parent: QtWidgets.QWidget,
+        status: Callable[[str, int], None],
+    ):
+        super().__init__(dialog_parent)
+        self.session, self.view, self.notifications, self.settings = session, view, notifications, settings
+        self._parent, self._status = dialog_parent, status
+
     def export_context(self) -> export_mod.ExportContext | None:
-        e = self.current
-        u8 = self.displayed_u8()
+        """Everything an export shows, taken from the current study and what the view shows of it."""
+        e = self.session.current
+        u8 = e.displayed_u8() if e is not None else None
         if e is None or u8 is None:
             return None
         meta = e.study.meta
         pred = e.prediction if e.frame == 0 else None
-        model = self.model
+        model = self.session.model
+        model_error = self.session.model_error
         if pred is not None:
             op = pred.operating_point.replace("_", " ")
             above = pred.probability >= pred.threshold
@@ -36,7 +53,7 @@ class ExportMixin:
         elif e.prediction is not None:
             ai_line = f"AI result shown for frame 1 only (this is frame {e.frame + 1})"
         else:
-            ai_line = "AI: no result" + (f" ({self.model_error})" if self.model_error else "")
+            ai_line = "AI: no result" + (f" ({model_error})" if model_error else "")
         model_line = f"Model {model.info.name} {model.info.version}" if model is not None else ""
         patient = meta.patient
         patient_line = " · ".join(
@@ -59,9 +76,9 @@ class ExportMixin:
         return export_mod.ExportContext(
             display_u8=u8,
             orientation=e.orientation,
-            heatmap=self.view.heatmap.norm if self._heatmap_applies() else None,
+            heatmap=self.view.heatmap.norm if e.heatmap_applies else None,
             style=self.view.heatmap.style,
-            heatmap_visible=self._heatmap_visible and self._heatmap_applies(),
+            heatmap_visible=e.heatmap_applies and self.view.heatmap.isVisible(),  # as shown
             shapes=e.layer.shapes() if e.layer is not None else [],
             ai_line=ai_line,
             scope_line=("Out of scope: " + " ".join(e.warnings)) if (pred is not None and e.warnings) else "",
@@ -70,6 +87,10 @@ class ExportMixin:
             study_line=study_line,
             app_line=f"Pneumoscope {app_version()}",
         )
+
+    def _has_image(self) -> bool:
+        e = self.session.current
+        return e is not None and e.ready
 
     def render_export(self, options: export_mod.ExportOptions) -> np.ndarray | None:
         ctx = self.export_context()
@@ -85,19 +106,19 @@ class ExportMixin:
         if rgb is None:
             return None
         try:
-            written = export_mod.save_export(path, rgb, self, ask)
+            written = export_mod.save_export(path, rgb, self._parent, ask)
         except (OSError, ValueError) as exc:
             self.notifications.add("Export failed", str(exc))
             return None
         if written is not None:
-            self.statusBar().showMessage(f"Exported {written}", 5000)
+            self._status(f"Exported {written}", 5000)
         return written
 
     def _ask_export_options(self, title: str) -> export_mod.ExportOptions | None:
-        shape = self.displayed_u8().shape
-        rows, cols = self.current.orientation.shape(*shape)
+        e = self.session.current
+        rows, cols = e.orientation.shape(*e.displayed_u8().shape)
         dlg = export_mod.ExportDialog(
-            self,
+            self._parent,
             (rows, cols),
             (self.view.height(), self.view.width()),
             self.settings.export_full_resolution,
@@ -110,7 +131,7 @@ class ExportMixin:
         return opts
 
     def export_dialog(self) -> None:
-        if self.displayed_u8() is None:
+        if not self._has_image():
             return
         opts = self._ask_export_options("Export annotated image")
         if opts is None:
@@ -118,7 +139,7 @@ class ExportMixin:
         stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         suggested = str(Path(self.settings.last_folder) / f"pneumoscope-{stamp}.png")
         path, selected = QtWidgets.QFileDialog.getSaveFileName(
-            self,
+            self._parent,
             "Export annotated image",
             suggested,
             "PNG image (*.png);;JPEG image (*.jpg *.jpeg)",
@@ -132,7 +153,7 @@ class ExportMixin:
         self.export_to(path, opts)
 
     def copy_to_clipboard(self, options: export_mod.ExportOptions | None = None) -> bool:
-        if self.displayed_u8() is None:
+        if not self._has_image():
             return False
         if options is None:
             options = self._ask_export_options("Copy annotated image")
@@ -140,5 +161,5 @@ class ExportMixin:
                 return False
         rgb = self.render_export(options)
         QtGui.QGuiApplication.clipboard().setImage(export_mod.rgb_to_qimage(rgb))
-        self.statusBar().showMessage("Annotated image copied to the clipboard", 4000)
+        self._status("Annotated image copied to the clipboard", 4000)
         return True

@@ -1,18 +1,16 @@
-"""Undo commands for annotations (QUndoStack): add, delete, move, reshape."""
+"""Undo commands for annotations (QUndoStack): add, delete, move, reshape.
+
+They see items and the layer only through :mod:`.model`'s ``Editable`` / ``Host`` interfaces."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from PySide6 import QtCore, QtGui
 
-if TYPE_CHECKING:
-    from viewer.gui.annotation_items import Annotation
-    from viewer.gui.annotations import AnnotationLayer
+from viewer.gui.annotations.model import Editable, Host
 
 
 class AddCommand(QtGui.QUndoCommand):
-    def __init__(self, layer: AnnotationLayer, item: Annotation):
+    def __init__(self, layer: Host, item: Editable):
         super().__init__(f"Add {item.kind}")
         self.layer, self.item = layer, item
 
@@ -24,7 +22,7 @@ class AddCommand(QtGui.QUndoCommand):
 
 
 class RemoveCommand(QtGui.QUndoCommand):
-    def __init__(self, layer: AnnotationLayer, items: list[Annotation]):
+    def __init__(self, layer: Host, items: list[Editable]):
         super().__init__("Delete annotation" if len(items) == 1 else f"Delete {len(items)} annotations")
         self.layer, self.items = layer, list(items)
 
@@ -38,7 +36,7 @@ class RemoveCommand(QtGui.QUndoCommand):
 
 
 class MoveCommand(QtGui.QUndoCommand):
-    def __init__(self, moves: dict[Annotation, tuple[QtCore.QPointF, QtCore.QPointF]]):
+    def __init__(self, moves: dict[Editable, tuple[QtCore.QPointF, QtCore.QPointF]]):
         super().__init__("Move annotation")
         self.moves = moves
 
@@ -52,7 +50,7 @@ class MoveCommand(QtGui.QUndoCommand):
 
 
 class GeometryCommand(QtGui.QUndoCommand):
-    def __init__(self, item: Annotation, before, after):
+    def __init__(self, item: Editable, before, after):
         super().__init__(f"Edit {item.kind}")
         self.item, self.before, self.after = item, before, after
 

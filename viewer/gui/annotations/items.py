@@ -1,100 +1,34 @@
 """Annotation graphics items in image coordinates: arrow, text label, ellipse, length measurement.
 
 Every item's coordinates are image pixels (x = column, y = row, y down); they live in an
-:class:`~viewer.gui.annotations.AnnotationLayer`, a child of the item that carries the image and the
+:class:`~viewer.gui.annotations.layer.AnnotationLayer`, a child of the item that carries the image and the
 heatmap, so zoom, pan, rotation and flips move them with the pixels. Lines are cosmetic (constant width on
 screen) and text never rotates or mirrors with the image, so it stays readable. Moving an item or dragging
-one of its handles pushes an undo command (:mod:`viewer.gui.annotation_commands`).
+one of its handles pushes an undo command (:mod:`viewer.gui.annotations.commands`).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from viewer.core.study import PixelSpacing, SpacingSource
-from viewer.gui.annotation_commands import GeometryCommand, MoveCommand
-
-if TYPE_CHECKING:
-    from viewer.gui.annotations import AnnotationLayer
-
-COLOUR = QtGui.QColor("#ffd54a")
-SELECTED = QtGui.QColor("#4ad8ff")
-HALO = QtGui.QColor(0, 0, 0, 170)
-LINE_PX = 2.0
-HIT_PX = 8.0
-HANDLE_PX = 5.0
-LABEL_FONT_PX = 13
-
-KINDS = ("arrow", "text", "ellipse", "ruler")
-
-_SOURCE_LABEL = {
-    SpacingSource.DETECTOR: "detector plane",
-    SpacingSource.CALIBRATED: "calibrated",
-    SpacingSource.UNKNOWN: "plane unknown",
-}
-
-
-def format_length(dx_px: float, dy_px: float, spacing: PixelSpacing | None) -> str:
-    """Length of an image vector (columns, rows) as shown on a ruler.
-
-    ``"42.3 mm (detector plane)"`` when the spacing is usable (the row and column spacings may differ),
-    ``"120 px (no calibration)"`` otherwise.
-    """
-    if spacing is not None and spacing.usable:
-        mm = math.hypot(dx_px * float(spacing.col_mm), dy_px * float(spacing.row_mm))
-        return f"{mm:.1f} mm ({_SOURCE_LABEL.get(spacing.source, spacing.source.value)})"
-    return f"{math.hypot(dx_px, dy_px):.0f} px (no calibration)"
-
-
-def _label_font() -> QtGui.QFont:
-    f = QtGui.QFont()
-    f.setPixelSize(LABEL_FONT_PX)
-    f.setWeight(QtGui.QFont.Weight.DemiBold)
-    return f
-
-
-def _pen(colour: QtGui.QColor, width: float) -> QtGui.QPen:
-    pen = QtGui.QPen(colour, width)
-    pen.setCosmetic(True)
-    pen.setCapStyle(QtCore.Qt.PenCapStyle.RoundCap)
-    pen.setJoinStyle(QtCore.Qt.PenJoinStyle.RoundJoin)
-    return pen
-
-
-def draw_label(
-    painter: QtGui.QPainter,
-    anchor: QtCore.QPointF,
-    text: str,
-    font: QtGui.QFont,
-    colour: QtGui.QColor = COLOUR,
-    offset: QtCore.QPointF | None = None,
-    bounds: QtCore.QRectF | None = None,
-) -> QtCore.QRectF:
-    """Text on a dark rounded box with its top-left at ``anchor + offset`` (painter units = pixels),
-    moved inside ``bounds`` when given (exports: a label never falls off the image)."""
-    fm = QtGui.QFontMetricsF(font)
-    pad = max(2.0, fm.height() * 0.18)
-    w = fm.horizontalAdvance(text) + 2 * pad
-    h = fm.height() + 2 * pad
-    o = offset if offset is not None else QtCore.QPointF(0, 0)
-    rect = QtCore.QRectF(anchor.x() + o.x(), anchor.y() + o.y(), w, h)
-    if bounds is not None:
-        rect.moveLeft(max(bounds.left(), min(rect.left(), bounds.right() - w)))
-        rect.moveTop(max(bounds.top(), min(rect.top(), bounds.bottom() - h)))
-    painter.save()
-    painter.setPen(QtCore.Qt.PenStyle.NoPen)
-    painter.setBrush(QtGui.QColor(0, 0, 0, 165))
-    painter.drawRoundedRect(rect, pad, pad)
-    painter.setFont(font)
-    painter.setPen(colour)
-    painter.drawText(rect.adjusted(pad, pad, -pad, -pad), QtCore.Qt.AlignmentFlag.AlignLeft, text)
-    painter.restore()
-    return rect
+from viewer.core.study import PixelSpacing
+from viewer.gui.annotations.commands import GeometryCommand, MoveCommand
+from viewer.gui.annotations.model import Host, Shape, format_length
+from viewer.gui.annotations.style import (
+    COLOUR,
+    HALO,
+    HANDLE_PX,
+    HIT_PX,
+    LABEL_FONT_PX,
+    LINE_PX,
+    SELECTED,
+    cosmetic_pen,
+    draw_label,
+    label_font,
+)
 
 
 class _ScreenLabel(QtWidgets.QGraphicsItem):
@@ -106,7 +40,7 @@ class _ScreenLabel(QtWidgets.QGraphicsItem):
         self.setAcceptedMouseButtons(QtCore.Qt.MouseButton.NoButton)
         self.text = ""
         self.colour = COLOUR
-        self.font = _label_font()
+        self.font = label_font()
         self._offset = QtCore.QPointF(8, 6)
 
     def set_text(self, text: str) -> None:
@@ -129,17 +63,6 @@ class _ScreenLabel(QtWidgets.QGraphicsItem):
             draw_label(painter, QtCore.QPointF(0, 0), self.text, self.font, self.colour, self._offset)
 
 
-@dataclass(frozen=True)
-class Shape:
-    """An annotation in image coordinates, for exports: kind + points (+ text)."""
-
-    kind: str  # "arrow" | "ruler" | "ellipse" | "text"
-    points: tuple[
-        tuple[float, float], ...
-    ]  # arrow/ruler: tail, head; ellipse: two rect corners; text: anchor
-    text: str = ""
-
-
 class Annotation(pg.GraphicsObject):
     """Base: selectable, movable, with draggable handles; geometry in local = image coordinates."""
 
@@ -152,7 +75,7 @@ class Annotation(pg.GraphicsObject):
         self.setFlag(flags.ItemIsMovable, True)
         self.setAcceptHoverEvents(True)
         self.setZValue(1)
-        self.layer: AnnotationLayer | None = None
+        self.layer: Host | None = None  # set by the layer that holds it
         self._press_positions: dict[Annotation, QtCore.QPointF] | None = None
         self._drag_handle: int | None = None
         self._geometry_before = None
@@ -199,7 +122,7 @@ class Annotation(pg.GraphicsObject):
             return
         u = self.unit()
         s = HANDLE_PX * u
-        painter.setPen(_pen(QtGui.QColor("black"), 1))
+        painter.setPen(cosmetic_pen(QtGui.QColor("black"), 1))
         painter.setBrush(SELECTED)
         for h in self.handles():
             painter.drawRect(QtCore.QRectF(h.x() - s, h.y() - s, 2 * s, 2 * s))
@@ -310,8 +233,8 @@ class _LineAnnotation(Annotation):
     def paint(self, painter, option, widget=None):
         path = self._decorated_path()
         painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, True)
-        painter.strokePath(path, _pen(HALO, LINE_PX + 2.5))
-        painter.strokePath(path, _pen(self.colour(), LINE_PX))
+        painter.strokePath(path, cosmetic_pen(HALO, LINE_PX + 2.5))
+        painter.strokePath(path, cosmetic_pen(self.colour(), LINE_PX))
         self._paint_handles(painter)
 
 
@@ -421,12 +344,12 @@ class EllipseAnnotation(Annotation):
     def paint(self, painter, option, widget=None):
         painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, True)
         painter.setBrush(QtCore.Qt.BrushStyle.NoBrush)
-        painter.setPen(_pen(HALO, LINE_PX + 2.5))
+        painter.setPen(cosmetic_pen(HALO, LINE_PX + 2.5))
         painter.drawEllipse(self.rect)
-        painter.setPen(_pen(self.colour(), LINE_PX))
+        painter.setPen(cosmetic_pen(self.colour(), LINE_PX))
         painter.drawEllipse(self.rect)
         if self.isSelected():
-            painter.setPen(_pen(QtGui.QColor(74, 216, 255, 110), 1))
+            painter.setPen(cosmetic_pen(QtGui.QColor(74, 216, 255, 110), 1))
             painter.drawRect(self.rect)
         self._paint_handles(painter)
 
@@ -444,7 +367,7 @@ class TextAnnotation(Annotation):
         self.setFlag(QtWidgets.QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations, True)
         self.setPos(pos)
         self.text = text
-        self.font = _label_font()
+        self.font = label_font()
         self.font.setPixelSize(LABEL_FONT_PX + 2)
 
     def unit(self) -> float:
@@ -466,7 +389,7 @@ class TextAnnotation(Annotation):
     def paint(self, painter, option, widget=None):
         rect = draw_label(painter, QtCore.QPointF(0, 0), self.text, self.font, self.colour())
         if self.isSelected():
-            painter.setPen(_pen(SELECTED, 1))
+            painter.setPen(cosmetic_pen(SELECTED, 1))
             painter.setBrush(QtCore.Qt.BrushStyle.NoBrush)
             painter.drawRect(rect)
 

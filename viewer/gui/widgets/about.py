@@ -8,7 +8,7 @@ import json
 from PySide6 import QtCore, QtWidgets
 
 from viewer import app_version
-from viewer.gui.ai_panel import RESEARCH_NOTICE
+from viewer.gui.widgets.ai_panel import RESEARCH_NOTICE
 
 
 def _fmt_metrics(metrics: dict) -> str:

@@ -1,0 +1,217 @@
+"""What the reading view shows of the current study: window/level, frames, orientation, inversion,
+the corner texts and the pixel readout."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from viewer.core import display
+from viewer.core.display import Window
+from viewer.gui.controllers.window_level import drag_window, linear_base, window_label
+from viewer.gui.orientation import Orientation
+from viewer.gui.session import LoadState, StudyEntry, StudySession
+from viewer.gui.settings import Settings
+from viewer.gui.widgets.corner_info import DisplayState, corner_texts
+from viewer.gui.widgets.image_view import ImageView
+
+
+class FrameBar(QtWidgets.QWidget):
+    """Frame slider of a multi-frame study (hidden for single frames)."""
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None):
+        super().__init__(parent)
+        fl = QtWidgets.QHBoxLayout(self)
+        fl.setContentsMargins(8, 4, 8, 4)
+        self.slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
+        self.label = QtWidgets.QLabel()
+        self.label.setMinimumWidth(110)
+        fl.addWidget(QtWidgets.QLabel("Frame"))
+        fl.addWidget(self.slider, 1)
+        fl.addWidget(self.label)
+        self.hide()
+
+    def show_frame(self, index: int, n: int) -> None:
+        self.setVisible(n > 1)
+        self.slider.blockSignals(True)
+        self.slider.setRange(0, max(0, n - 1))
+        self.slider.setValue(index)
+        self.slider.blockSignals(False)
+        self.label.setText(f"{index + 1} / {n}")
+
+
+class DisplayController(QtCore.QObject):
+    image_shown = QtCore.Signal(int)  # an entry's image is displayed (switching to it, or it loaded)
+
+    def __init__(
+        self,
+        session: StudySession,
+        view: ImageView,
+        frame_bar: FrameBar,
+        pixel_label: QtWidgets.QLabel,
+        settings: Settings,
+    ):
+        super().__init__(view)
+        self.session, self.view, self.frame_bar = session, view, frame_bar
+        self.pixel_label, self.settings = pixel_label, settings
+        self._shown_id: int | None = None  # the entry whose image the view holds
+        self._wl_pending = False
+        view.corners.setVisible(settings.info_overlay)
+        view.window_drag.connect(self.drag_window)
+        view.view_changed.connect(self._update_corners)
+        view.scene().sigMouseMoved.connect(self._mouse_moved)
+        frame_bar.slider.valueChanged.connect(self.set_frame)
+        session.frame_changed.connect(self._frame_changed)
+
+    # -- the one entry point: show the current entry (or nothing) ----------------------------------
+    def render(self, entry: StudyEntry | None) -> None:
+        self.pixel_label.clear()
+        if entry is None or not entry.ready:
+            self._shown_id = None
+            self.view.clear()
+            if entry is not None:
+                self.view.corners.set_hint(
+                    f"Loading {entry.name}…"
+                    if entry.state is LoadState.LOADING
+                    else f"{entry.name} could not be opened.\n{entry.failure.message if entry.failure else ''}"
+                )
+            self.frame_bar.hide()
+            return
+        if self._shown_id == entry.id:  # already on screen (an AI result came in): keep zoom and pan
+            self._update_corners()
+            return
+        self._shown_id = entry.id
+        self.view.orientation = entry.orientation
+        self._show_image(reset_view=True)
+        self.view.set_orientation(entry.orientation, refit=True)
+        self.frame_bar.show_frame(entry.frame, entry.study.n_frames)
+        self.image_shown.emit(entry.id)
+
+    def _ready(self) -> StudyEntry | None:
+        e = self.session.current
+        return e if e is not None and e.ready else None
+
+    def _show_image(self, reset_view: bool = False) -> None:
+        e = self._ready()
+        if e is not None:
+            self.view.set_image(e.displayed_u8(), reset_view=reset_view)
+            self._update_corners()
+
+    # -- window / level -------------------------------------------------------------------------
+    def effective_window(self) -> Window | None:
+        e = self.session.current
+        return e.effective_window() if e is not None else None
+
+    def set_window(self, window: Window | None) -> None:
+        e = self._ready()
+        if e is not None:
+            e.window = window
+            self._show_image()
+
+    def auto_window(self) -> None:
+        e = self._ready()
+        if e is not None:
+            self.set_window(display.auto_window(e.current_frame()))
+
+    def drag_window(self, dx: float, dy: float) -> None:
+        """A W/L tool drag of (dx, dy) screen pixels; renders once per event-loop pass."""
+        e = self._ready()
+        if e is None:
+            return
+        frame = e.current_frame()
+        if e.frame not in e.wl_limits:  # a full pass over the pixels: once per frame, not per mouse event
+            e.wl_limits[e.frame] = display.window_range(e.study.meta, frame)
+        e.window = drag_window(
+            linear_base(e.effective_window(), e.study.meta, frame), dx, dy, e.wl_limits[e.frame]
+        )
+        if not self._wl_pending:  # coalesce mouse events
+            self._wl_pending = True
+            QtCore.QTimer.singleShot(0, self._flush_window)
+
+    def _flush_window(self) -> None:
+        self._wl_pending = False
+        self._show_image()
+
+    def fill_presets_menu(self, menu: QtWidgets.QMenu, fixed: list[QtGui.QAction]) -> None:
+        """The Window menu: ``fixed`` (default, automatic), then the current study's presets."""
+        menu.clear()
+        menu.addActions(fixed)
+        e = self._ready()
+        if e is None:
+            return
+        menu.addSeparator()
+        for w in display.presets(e.study, e.current_frame()):
+            act = menu.addAction(window_label(w))
+            act.triggered.connect(lambda checked=False, w=w: self.set_window(w))
+
+    # -- grey scale, frames, orientation ----------------------------------------------------------
+    def set_invert(self, on: bool) -> None:
+        e = self._ready()
+        if e is not None:
+            e.invert = bool(on)
+            self._show_image()
+
+    def set_frame(self, index: int) -> None:
+        e = self._ready()
+        if e is not None:
+            self.session.set_frame(e, index)
+
+    def step_frame(self, step: int) -> None:
+        e = self._ready()
+        if e is not None:
+            self.session.set_frame(e, e.frame + step)
+
+    def _frame_changed(self, entry: StudyEntry) -> None:
+        if entry is self.session.current:
+            self.frame_bar.show_frame(entry.frame, entry.study.n_frames)
+            self._show_image()
+
+    def orient(self, op: str) -> None:
+        """Apply an :class:`Orientation` operation (``"rotated_cw"``, ``"flipped_h"``, ...)."""
+        e = self._ready()
+        if e is None:
+            return
+        e.orientation = getattr(e.orientation, op)()
+        self.view.set_orientation(e.orientation, refit=self.view.fit_mode)
+        self._update_corners()
+
+    def reset_view(self) -> None:
+        e = self._ready()
+        if e is None:
+            return
+        e.window, e.invert, e.orientation = None, False, Orientation()
+        self._show_image()
+        self.view.set_orientation(e.orientation, refit=True)
+
+    # -- corner texts, pixel readout ----------------------------------------------------------------
+    def set_info_overlay(self, on: bool) -> None:
+        self.view.corners.setVisible(bool(on))
+        self.settings.info_overlay = bool(on)
+
+    def _update_corners(self) -> None:
+        e = self._ready()
+        if e is None:
+            self.view.corners.set_texts({})
+            return
+        state = DisplayState(
+            window=e.effective_window(),
+            zoom=self.view.zoom(),
+            frame=e.frame,
+            n_frames=e.study.n_frames,
+            orientation=e.orientation.label(),
+            inverted=e.invert,
+        )
+        self.view.corners.set_texts(corner_texts(e.study.meta, state))
+
+    def _mouse_moved(self, scene_pos: QtCore.QPointF) -> None:
+        e = self._ready()
+        frame = e.current_frame() if e is not None else None
+        if frame is None:
+            self.pixel_label.clear()
+            return
+        p = self.view.scene_to_image(scene_pos)
+        x, y = int(np.floor(p.x())), int(np.floor(p.y()))
+        if 0 <= y < frame.shape[0] and 0 <= x < frame.shape[1]:
+            self.pixel_label.setText(f"x {x}  y {y}  value {frame[y, x]:g}")
+        else:
+            self.pixel_label.clear()

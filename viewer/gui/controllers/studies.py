@@ -1,0 +1,177 @@
+"""Opening studies (dialogs, folders, drag and drop, recent files), loading them in workers, switching, closing.
+
+Keeps the study list in step with the session: one row per entry, its state, its AI badge.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6 import QtCore, QtWidgets
+
+from viewer.gui.jobs import Loaded, expand_paths, load_job
+from viewer.gui.session import AnalysisState, LoadState, StudyEntry, StudySession
+from viewer.gui.settings import Settings
+from viewer.gui.widgets.notifications import NotificationBar
+from viewer.gui.widgets.study_list import StudyList
+from viewer.gui.workers import Failure, TaskRunner
+
+log = logging.getLogger(__name__)
+OPEN_FILTER = "Studies (*.dcm *.dicom *.png *.jpg *.jpeg *.tif *.tiff);;All files (*)"
+
+
+class StudiesController(QtCore.QObject):
+    study_loaded = QtCore.Signal(int)
+    study_failed = QtCore.Signal(int)
+
+    def __init__(
+        self,
+        session: StudySession,
+        runner: TaskRunner,
+        study_list: StudyList,
+        recent_menu: QtWidgets.QMenu,
+        notifications: NotificationBar,
+        settings: Settings,
+        dialog_parent: QtWidgets.QWidget,
+        status: Callable[[str, int], None],
+    ):
+        super().__init__(dialog_parent)
+        self.session, self.runner, self.study_list = session, runner, study_list
+        self.recent_menu, self.notifications, self.settings = recent_menu, notifications, settings
+        self._parent, self._status = dialog_parent, status
+        study_list.current_study_changed.connect(self.select)
+        study_list.close_requested.connect(self.close)
+        session.entry_added.connect(lambda e: study_list.add_entry(e.id, e.path))
+        session.entry_updated.connect(self._show_in_list)
+        session.entry_removed.connect(lambda e: study_list.remove_entry(e.id))
+        session.current_changed.connect(lambda e: e is not None and study_list.select_entry(e.id))
+        self.fill_recent_menu()
+
+    # -- opening --------------------------------------------------------------------------------
+    def open_dialog(self) -> None:
+        paths, _ = QtWidgets.QFileDialog.getOpenFileNames(
+            self._parent, "Open studies", self.settings.last_folder, OPEN_FILTER
+        )
+        if paths:
+            self.settings.last_folder = str(Path(paths[0]).parent)
+            self.open_paths(paths)
+
+    def open_folder_dialog(self) -> None:
+        folder = QtWidgets.QFileDialog.getExistingDirectory(
+            self._parent, "Open folder", self.settings.last_folder
+        )
+        if folder:
+            self.settings.last_folder = folder
+            self.open_paths([folder])
+
+    def open_paths(self, paths) -> list[int]:
+        """Open files and folders (recursively); returns the new entry ids. Never blocks, never raises."""
+        files = expand_paths(paths)
+        if not files and paths:
+            self.notifications.add("Nothing to open", "No DICOM, PNG, JPEG or TIFF files were found there.")
+        new: list[StudyEntry] = []
+        for f in files:
+            existing = self.session.find(f)
+            if existing is not None:
+                if not new:
+                    self.select(existing.id)
+                continue
+            entry = self.session.add(f)
+            new.append(entry)
+            entry.tasks.append(
+                self.runner.submit(
+                    load_job,
+                    f,
+                    on_result=lambda r, e=entry: self._loaded(e, r),
+                    on_error=lambda fl, e=entry: self._load_failed(e, fl),
+                )
+            )
+        current = self.session.current
+        if new and (current is None or not current.ready):
+            self.select(new[0].id)
+        if new:
+            self._status(f"Opening {len(new)} file{'s' if len(new) > 1 else ''}…", 3000)
+        return [e.id for e in new]
+
+    def _loaded(self, entry: StudyEntry, result: Loaded) -> None:
+        if not self.session.is_open(entry):
+            return
+        self.session.set_loaded(entry, result)
+        self.settings.add_recent(entry.path)
+        self.fill_recent_menu()
+        current = self.session.current
+        if current is None or current.state is LoadState.FAILED:
+            self.select(entry.id)
+        self.study_loaded.emit(entry.id)
+
+    def _load_failed(self, entry: StudyEntry, failure: Failure) -> None:
+        if not self.session.is_open(entry):
+            return
+        self.session.set_failed(entry, failure)
+        self.notifications.add(failure.title, failure.message)
+        log.info("could not open %s: %s", entry.path, failure.message)
+        if self.session.current is entry:
+            ready = [e for e in self.session.entries.values() if e.ready]
+            if ready:
+                self.select(ready[0].id)
+        self.study_failed.emit(entry.id)
+
+    def _show_in_list(self, entry: StudyEntry) -> None:
+        if entry.state is LoadState.FAILED and entry.failure is not None:
+            self.study_list.set_failed(entry.id, entry.path, entry.failure.title, entry.failure.message)
+        elif entry.ready and self.study_list.state(entry.id) != LoadState.READY.value:
+            meta = entry.study.meta
+            sub = (
+                " ".join(v for v in (meta.study.modality, meta.study.view_position) if v)
+                or meta.source_format
+            )
+            self.study_list.set_ready(
+                entry.id, entry.path, entry.thumb_u8, f"{sub} · {meta.columns}×{meta.rows}"
+            )
+        if entry.ai_state is AnalysisState.DONE and entry.prediction is not None:
+            self.study_list.set_ai_badge(entry.id, f"{entry.prediction.probability * 100:.0f}%")
+
+    def fill_recent_menu(self) -> None:
+        menu = self.recent_menu
+        menu.clear()
+        recent = self.settings.recent_files
+        for path in recent:
+            act = menu.addAction(Path(path).name)
+            act.setToolTip(path)
+            act.triggered.connect(lambda checked=False, p=path: self.open_paths([p]))
+        if recent:
+            menu.addSeparator()
+            menu.addAction("Clear list", lambda: (self.settings.clear_recent(), self.fill_recent_menu()))
+        menu.setEnabled(bool(recent))
+
+    # -- switching and closing --------------------------------------------------------------------
+    def select(self, entry_id: int) -> None:
+        entry = self.session.entries.get(entry_id)
+        if entry is not None:
+            self.session.set_current(entry)
+
+    def step(self, step: int) -> None:
+        ids = self.study_list.entry_ids()
+        if not ids:
+            return
+        current = self.session.current
+        i = ids.index(current.id) if current is not None and current.id in ids else -1
+        self.select(ids[(i + step) % len(ids)])
+
+    def close_current(self) -> None:
+        if self.session.current is not None:
+            self.close(self.session.current.id)
+
+    def close(self, entry_id: int) -> None:
+        ids = self.study_list.entry_ids()
+        rest = [i for i in ids if i != entry_id]
+        idx = ids.index(entry_id) if entry_id in ids else 0
+        successor = self.session.entries.get(rest[min(idx, len(rest) - 1)]) if rest else None
+        entry = self.session.remove(entry_id, successor)
+        if entry is None:
+            return
+        for task in entry.tasks:  # a queued load or analysis of a closed study would only delay the others
+            self.runner.cancel(task)
+        entry.tasks.clear()

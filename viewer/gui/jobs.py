@@ -1,0 +1,82 @@
+"""The work that runs in worker threads for the open studies, as plain functions (no Qt).
+
+:func:`load_job` decodes the file and renders frame 0 at its default window (the model input, also the
+first thing shown), :func:`predict_job` runs the model on exactly that rendering, :func:`load_model_job`
+loads the ONNX model. :func:`expand_paths` turns dropped files and folders into the files to open.
+
+:mod:`viewer.core.io` (pydicom: a few hundred ms to import) is imported by the first load, in a worker,
+not with this module, so the window shows sooner; expanding a folder on the GUI thread needs only
+:mod:`viewer.core.io.sniff`. Python runs the import once, whichever thread asks first.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import cv2
+import numpy as np
+
+from viewer.core import display
+from viewer.core.io.sniff import is_probably_study
+from viewer.core.study import Study
+
+if TYPE_CHECKING:
+    from viewer.core.model.inference import PneumoniaModel, Prediction
+
+THUMB_SIDE = 96
+
+
+@dataclass(frozen=True)
+class Loaded:
+    study: Study
+    default_u8: np.ndarray  # frame 0 at the default window: shown first, and the model input
+    thumb_u8: np.ndarray
+    elapsed_ms: float
+
+
+def load_job(path: str) -> Loaded:
+    from viewer.core.io import load_study  # noqa: PLC0415 - pydicom import is slow; cached after the first
+
+    t0 = time.perf_counter()
+    study = load_study(path)
+    u8 = display.render_default(study, 0)
+    h, w = u8.shape
+    s = THUMB_SIDE / max(h, w)
+    thumb = cv2.resize(u8, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
+    return Loaded(study, u8, thumb, (time.perf_counter() - t0) * 1000.0)
+
+
+def predict_job(model: PneumoniaModel, default_u8: np.ndarray) -> Prediction:
+    return model.predict(default_u8)
+
+
+def load_model_job(path: str | None, force_cpu: bool) -> PneumoniaModel:
+    from viewer.core.model.inference import PneumoniaModel  # noqa: PLC0415 - onnxruntime import is slow
+
+    return PneumoniaModel.load(path, force_cpu=force_cpu)
+
+
+def expand_paths(paths, recursive: bool = True) -> list[str]:
+    """Files as given, folders expanded (recursively) to the files that look like studies, sorted."""
+    out: list[str] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            it = p.rglob("*") if recursive else p.glob("*")
+            found = sorted(
+                str(f) for f in it if f.is_file() and not f.name.startswith(".") and is_probably_study(f)
+            )
+            out.extend(found)
+        else:
+            out.append(str(p))
+    seen: set[str] = set()
+    unique = []
+    for f in out:
+        key = str(Path(f).resolve())
+        if key not in seen:
+            seen.add(key)
+            unique.append(f)
+    return unique
