@@ -9,7 +9,7 @@ from viewer.core.assets import asset_path
 
 def test_model_card_summary_of_the_shipped_model_is_readable():
     from viewer.core.model.inference import PneumoniaModel
-    from viewer.gui.about import model_card_html
+    from viewer.gui.widgets.about import model_card_html
 
     path = asset_path("models", "pneumoscope-mobilenetv2.onnx")
     if not path.exists():
