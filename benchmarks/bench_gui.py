@@ -25,7 +25,7 @@ _tmp = tempfile.TemporaryDirectory(prefix="pneumoscope-bench-")
 os.environ["PNEUMOSCOPE_SETTINGS_DIR"] = str(Path(_tmp.name) / "settings")
 os.environ["PNEUMOSCOPE_LOG_DIR"] = str(Path(_tmp.name) / "logs")
 
-import numpy as np
+import numpy as np  # noqa: E402
 
 
 def rss_mb() -> float:

@@ -26,9 +26,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from viewer.core.assets import MODEL_FILENAME, asset_path
-from viewer.core.model.inference import PneumoniaModel, heatmap_to_frame
-from viewer.core.preprocess import prepare_model_input
+from viewer.core.assets import MODEL_FILENAME, asset_path  # noqa: E402
+from viewer.core.model.inference import PneumoniaModel, heatmap_to_frame  # noqa: E402
+from viewer.core.preprocess import prepare_model_input  # noqa: E402
 
 
 def shared_dir() -> Path:

@@ -14,12 +14,12 @@ torch = pytest.importorskip("torch")
 onnx = pytest.importorskip("onnx")
 pytest.importorskip("torchvision")
 
-from pytorch_grad_cam import GradCAM
-from pytorch_grad_cam.utils.image import scale_cam_image
-from pytorch_grad_cam.utils.model_targets import BinaryClassifierOutputTarget
+from pytorch_grad_cam import GradCAM  # noqa: E402
+from pytorch_grad_cam.utils.image import scale_cam_image  # noqa: E402
+from pytorch_grad_cam.utils.model_targets import BinaryClassifierOutputTarget  # noqa: E402
 
-from training.checkpoint import calibration_of, load_checkpoint
-from training.export import (
+from training.checkpoint import calibration_of, load_checkpoint  # noqa: E402
+from training.export import (  # noqa: E402
     MAX_OPSET,
     add_arguments,
     atomic_write_bytes,
@@ -27,10 +27,10 @@ from training.export import (
     export_onnx,
     main,
 )
-from training.models import build_model
-from viewer.core.model import Key, ModelContractError, read_contract
-from viewer.core.model.inference import PneumoniaModel
-from viewer.core.preprocess import MODEL_INPUT_SIZE, RESIZE_POLICY, prepare_model_input
+from training.models import build_model  # noqa: E402
+from viewer.core.model import Key, ModelContractError, read_contract  # noqa: E402
+from viewer.core.model.inference import PneumoniaModel  # noqa: E402
+from viewer.core.preprocess import MODEL_INPUT_SIZE, RESIZE_POLICY, prepare_model_input  # noqa: E402
 
 CALIBRATION = {
     "temperature": 1.7,

@@ -73,7 +73,7 @@ def _size_mb(path: Path) -> float:
 def frozen_app(tmp_path_factory) -> Path:
     """Build once per session into a temporary dist/work folder; returns the executable."""
     try:
-        import PyInstaller
+        import PyInstaller  # noqa: F401
     except ImportError:
         _fail_or_skip("PyInstaller is not installed (pip install -e '.[dev]')")
     spec_args = _model_for_build()

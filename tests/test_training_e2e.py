@@ -24,13 +24,13 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("onnx")
 pytest.importorskip("sklearn")
 
-from conftest import require_shared
+from conftest import require_shared  # noqa: E402
 
-from training.__main__ import COMMANDS, build_parser
-from training.__main__ import main as cli
-from training.data import discover, load_split, pneumonia_subtype
-from training.report import FORMATS, MISSING, lookup
-from training.train import config_from_args
+from training.__main__ import COMMANDS, build_parser  # noqa: E402
+from training.__main__ import main as cli  # noqa: E402
+from training.data import discover, load_split, pneumonia_subtype  # noqa: E402
+from training.report import FORMATS, MISSING, lookup  # noqa: E402
+from training.train import config_from_args  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 pytestmark = [pytest.mark.shared, pytest.mark.slow]

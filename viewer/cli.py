@@ -218,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:  # never a traceback for the user
+    except Exception as exc:  # noqa: BLE001 - never a traceback for the user
         print(f"{PROG}: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
     return EXIT_ERROR
 

@@ -80,7 +80,7 @@ def _version_of(module_name: str, dist_name: str | None = None) -> str | None:
 
     try:
         module = importlib.import_module(module_name)
-    except Exception as exc:  # a missing module is reported, not fatal
+    except Exception as exc:  # noqa: BLE001 - a missing module is reported, not fatal
         return f"unavailable ({type(exc).__name__}: {exc})"
     version = getattr(module, "__version__", None)
     if isinstance(version, str):
@@ -116,7 +116,7 @@ def environment() -> dict:
         from PySide6 import QtCore
 
         env["qt"] = QtCore.qVersion()
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - the self-test reports each failure and goes on
         env["qt"] = f"unavailable ({type(exc).__name__}: {exc})"
     return env
 
@@ -223,7 +223,7 @@ def check_file(cand: Candidate, model, model_line: str, out_dir: Path) -> dict:
             "bytes": target.stat().st_size,
         }
         result["status"] = "passed"
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - the self-test reports each failure and goes on
         result["error"] = f"{type(exc).__name__}: {exc}"
         if not isinstance(exc, CheckFailed):
             result["traceback"] = traceback.format_exc(limit=6)
@@ -260,7 +260,7 @@ def check_qt(work: Path | None = None) -> dict:
         check(not pixmap.isNull() and pixmap.width() > 0, "Qt could not paint the main window")
         out["main_window"] = f"built and painted ({pixmap.width()} x {pixmap.height()})"
         out["status"] = "passed"
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - the self-test reports each failure and goes on
         out["error"] = f"{type(exc).__name__}: {exc}"
         out["traceback"] = traceback.format_exc(limit=8)
     finally:
@@ -358,7 +358,7 @@ def run_self_test(
             report["qt"] = check_qt(work)
             if report["qt"]["status"] != "passed":
                 failures.append(f"Qt: {report['qt'].get('error')}")
-    except Exception as exc:  # the self-test itself must never end without a report
+    except Exception as exc:  # noqa: BLE001 - the self-test itself must never end without a report
         failures.append(f"self-test error: {type(exc).__name__}: {exc}")
         report["traceback"] = traceback.format_exc()
     finally:
@@ -381,7 +381,7 @@ def _load_model(model_path, force_cpu: bool, report: dict, failures: list[str]):
     try:
         t0 = time.perf_counter()
         model = PneumoniaModel.load(path, force_cpu=force_cpu)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - the self-test reports each failure and goes on
         report["model"] = {"path": str(path), "error": f"{type(exc).__name__}: {exc}"}
         failures.append(f"model: {type(exc).__name__}: {exc}")
         return None
@@ -503,7 +503,7 @@ def _stream(name: str):
         if ctypes.windll.kernel32.AttachConsole(-1):  # ATTACH_PARENT_PROCESS
             stream = open("CONOUT$", "w", encoding="utf-8")
             setattr(sys, name, stream)
-    except Exception:
+    except Exception:  # noqa: BLE001 - the self-test reports each failure and goes on
         return None
     return stream
 

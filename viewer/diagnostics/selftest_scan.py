@@ -103,7 +103,7 @@ def scan_folder(folder: Path, max_candidates: int = MAX_CANDIDATES) -> tuple[dic
                 if family is None or "Rows" not in ds or "Columns" not in ds:
                     continue
                 rank = _header_rank(ds, path, folder)
-        except Exception:  # not DICOM, or a damaged header: not a candidate
+        except Exception:  # noqa: BLE001 - not DICOM, or a damaged header: not a candidate
             continue
         ranked[family].append((rank, str(path), Candidate(family, path, tsuid)))
     out = {

@@ -59,7 +59,7 @@ def process_start_time() -> tuple[float, str]:
             if ctypes.windll.kernel32.GetProcessTimes(handle, *[ctypes.byref(f) for f in ft]):
                 ticks = (ft[0].dwHighDateTime << 32) | ft[0].dwLowDateTime  # 100 ns since 1601-01-01
                 return ticks / 1e7 - 11644473600.0, "GetProcessTimes"
-        except Exception:
+        except Exception:  # noqa: BLE001 - no process start time: fall back to the import time
             pass
     return T_IMPORT, "module import (process start unknown)"
 

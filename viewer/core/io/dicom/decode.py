@@ -89,7 +89,7 @@ def _decode_j2k_opencv(ds: Dataset, geom: Geometry) -> np.ndarray | None:
                 return None
             out[count] = decoded
             count += 1
-    except Exception:
+    except Exception:  # noqa: BLE001 - any fast-path failure falls back to pydicom
         return None
     return out if count == geom.frames else None
 

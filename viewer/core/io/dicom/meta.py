@@ -37,7 +37,7 @@ def text(ds: Dataset, keyword: str) -> str:
     """The element's value as one line of text, or "" when absent or unreadable."""
     try:
         value = ds.get(keyword)
-    except Exception:
+    except Exception:  # noqa: BLE001 - a bad optional attribute never stops the image (module docstring)
         return ""
     if value is None:
         return ""
@@ -45,7 +45,7 @@ def text(ds: Dataset, keyword: str) -> str:
         if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
             return "\\".join(str(v) for v in value).strip()
         return str(value).strip()
-    except Exception:
+    except Exception:  # noqa: BLE001 - a bad optional attribute never stops the image (module docstring)
         return ""
 
 
@@ -62,7 +62,7 @@ def numbers(ds: Dataset, keyword: str) -> list[float | None]:
     """Every value of a multi-valued numeric element (None for unreadable values)."""
     try:
         value = ds.get(keyword)
-    except Exception:
+    except Exception:  # noqa: BLE001 - a bad optional attribute never stops the image (module docstring)
         return []
     if value is None or value == "":
         return []
@@ -74,7 +74,7 @@ def numbers(ds: Dataset, keyword: str) -> list[float | None]:
 def strings(ds: Dataset, keyword: str) -> list[str]:
     try:
         value = ds.get(keyword)
-    except Exception:
+    except Exception:  # noqa: BLE001 - a bad optional attribute never stops the image (module docstring)
         return []
     if value is None:
         return []
@@ -290,7 +290,7 @@ def voi_luts(ds: Dataset) -> tuple[tuple[VoiLut, ...], list[str]]:
     """VOI LUT Sequence items; invalid items (no descriptor or data) are skipped with a notice."""
     try:
         items = list(ds.get("VOILUTSequence") or [])
-    except Exception:
+    except Exception:  # noqa: BLE001 - a bad optional attribute never stops the image (module docstring)
         return (), ["VOI LUT Sequence is unreadable and was ignored."]
     signed = int(number(ds.get("PixelRepresentation", 0)) or 0) == 1
     little = is_little_endian(ds)
@@ -311,7 +311,7 @@ def modality_lut(ds: Dataset) -> tuple[tuple[int, np.ndarray] | None, list[str]]
     """(first_mapped, lut) of the first valid Modality LUT Sequence item, or None."""
     try:
         items = list(ds.get("ModalityLUTSequence") or [])
-    except Exception:
+    except Exception:  # noqa: BLE001 - a bad optional attribute never stops the image (module docstring)
         return None, ["Modality LUT Sequence is unreadable and was ignored."]
     if not items:
         return None, []
@@ -339,7 +339,7 @@ def _value_text(elem) -> str:
             out = "\\".join(str(v) for v in value)
         else:
             out = str(value)
-    except Exception as exc:  # undecodable value: show why instead of failing
+    except Exception as exc:  # noqa: BLE001 - undecodable value: show why instead of failing
         return f"<unreadable: {type(exc).__name__}>"
     out = out.replace("\r", " ").replace("\n", " ").replace("\x00", "")
     if len(out) > RAW_TAG_VALUE_CHARS:
@@ -358,7 +358,7 @@ def raw_tags(ds: Dataset) -> tuple[tuple[str, str, str, str], ...]:
     def walk(dataset: Dataset, depth: int) -> None:
         try:
             tags = list(dataset.keys())
-        except Exception:
+        except Exception:  # noqa: BLE001 - a bad optional attribute never stops the image (module docstring)
             return
         for tag in tags:
             if len(rows) >= RAW_TAG_MAX_ROWS:
@@ -375,7 +375,7 @@ def raw_tags(ds: Dataset) -> tuple[tuple[str, str, str, str], ...]:
                     for n, item in enumerate(elem.value):
                         rows.append(("", "  " * (depth + 1) + f"Item {n + 1}", "", ""))
                         walk(item, depth + 2)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - a bad optional attribute never stops the image (module docstring)
                 rows.append((_tag_text(tag), "  " * depth + "Unreadable", "", f"<{type(exc).__name__}>"))
 
     meta = getattr(ds, "file_meta", None)

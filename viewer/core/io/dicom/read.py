@@ -104,7 +104,7 @@ def read_dataset(path: Path) -> tuple[Dataset, str, list[str]]:
         ds = dcmread(str(path), force=True)
     except MemoryError:
         raise  # load_study turns it into ImageTooLargeError
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - the decoder boundary: every failure becomes a named StudyError
         with open(path, "rb") as f:
             head = f.read(132)
         if head[128:132] == b"DICM":
@@ -223,7 +223,7 @@ def check_decodable(ds: Dataset, geom: dd.Geometry, path: Path) -> str:
     name = transfer_syntax_name(uid)
     try:
         decoder = get_decoder(UID(uid))
-    except Exception:
+    except Exception:  # noqa: BLE001 - the decoder boundary: every failure becomes a named StudyError
         raise UnsupportedCompressionError(
             f"The image is compressed with {name} ({uid}), which this viewer cannot decode: "
             f"{_unsupported_hint(uid, name)}. Ask for the image to be exported uncompressed or as JPEG 2000.",
@@ -265,7 +265,7 @@ def load_dicom(path: Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Study:
         grey, was_colour, more = dd.to_grey_frames(stored, ds, geom)
     except (MemoryError, KeyboardInterrupt, SystemExit):
         raise
-    except BaseException as exc:  # BaseException: Rust decoders raise pyo3's PanicException
+    except BaseException as exc:  # noqa: BLE001 - BaseException: Rust decoders raise pyo3's PanicException
         raise CorruptPixelDataError(
             "The image data is damaged or incomplete and cannot be decoded "
             f"({transfer_syntax_name(tsuid)}: {short_detail(exc)}).",
