@@ -332,3 +332,39 @@ def test_cancelled_tasks_never_call_back_and_are_forgotten(qtbot):
     qtbot.waitUntil(lambda: runner.pending == 0, timeout=5_000)
     assert calls == ["first"] and first.fn is None and queued.fn is None
     runner.wait()
+
+
+def test_nothing_of_a_previous_study_stays_on_screen(qtbot, isolated, tiny_model_path, tmp_path):
+    """Every panel, the title and the readouts follow the current entry: switching to a failed file or
+    closing the last one clears what the previous study showed."""
+    good = write_dicom(tmp_path / "adult.dcm", block_image(), age="040Y")  # out of scope: a warning
+    bad = tmp_path / "broken.dcm"
+    bad.write_bytes(b"not a dicom file at all" * 20)
+    win = make_window(qtbot, tiny_model_path)
+    good_id, bad_id = open_and_wait(qtbot, win, [good, bad])
+    win.select_entry(good_id)
+    panel = win.ai_panel
+    assert win.windowTitle() == "adult.dcm - Pneumoscope"
+    assert panel.prob_label.text().endswith("%") and panel.warning_box.isVisibleTo(panel)
+    win.view.scene().sigMouseMoved.emit(win.view.content.mapToScene(QtCore.QPointF(20.5, 30.5)))
+    assert win.pixel_label.text().startswith("x 20  y 30")
+    assert win.tag_browser.model.rowCount() > 10 and win.view.heatmap.isVisible()
+
+    win.select_entry(bad_id)
+    assert win.windowTitle() == "broken.dcm - Pneumoscope"
+    assert panel.prob_label.text() == "n/a" and not panel.warning_box.isVisibleTo(panel)
+    assert "suggested" not in panel.verdict_label.text()
+    assert win.pixel_label.text() == "" and win.tag_browser.model.rowCount() == 0
+    assert win.view.image_item.image is None and not win.view.heatmap.isVisible()
+    assert not win.actions_["export"].isEnabled() and win.actions_["close_study"].isEnabled()
+
+    win.select_entry(good_id)
+    win.view.scene().sigMouseMoved.emit(win.view.content.mapToScene(QtCore.QPointF(20.5, 30.5)))
+    win.close_entry(good_id)
+    assert win.current is win.entries[bad_id] and win.pixel_label.text() == ""
+    win.close_entry(bad_id)
+    assert win.current is None and win.windowTitle() == "Pneumoscope"
+    assert panel.prob_label.text() == "–" and panel.verdict_label.text() == "No study open"
+    assert not panel.warning_box.isVisibleTo(panel) and not panel.heatmap_box.isEnabled()
+    assert win.view.heatmap.norm is None and win.view.corners.texts == {}
+    assert not win.actions_["close_study"].isEnabled() and not win.actions_["invert"].isChecked()

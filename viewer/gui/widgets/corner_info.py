@@ -83,13 +83,13 @@ def corner_texts(meta: StudyMetadata | None, state: DisplayState | None) -> dict
         out["bl"].append(f"Frame {state.frame + 1} / {state.n_frames}")
     if state is not None:
         w = state.window
-        if w is not None and hasattr(w, "width"):
+        if isinstance(w, WindowPreset):
             wl = f"W {w.width:.0f}  L {w.center:.0f}"
             if w.name:
                 wl += f"  ({w.name})"
             out["br"].append(wl)
-        elif w is not None:
-            out["br"].append(f"VOI LUT {getattr(w, 'name', '')}".strip())
+        elif isinstance(w, VoiLut):
+            out["br"].append(f"VOI LUT {w.name}".strip())
         out["br"].append(f"Zoom {state.zoom * 100:.0f}%")
         extras = [v for v in (state.orientation, "inverted" if state.inverted else "") if v]
         if extras:

@@ -58,6 +58,8 @@ class _ReadingViewBox(pg.ViewBox):
 class ImageView(pg.GraphicsView):
     """GraphicsView + ViewBox showing one frame; signals report what the controller must apply."""
 
+    corners: CornerOverlay | None = None  # class default: set in __init__, after pyqtgraph's
+
     window_drag = QtCore.Signal(float, float)  # screen dx, dy since the last event (W/L tool)
     text_requested = QtCore.Signal(QtCore.QPointF)  # image coordinates of a click with the text tool
     view_changed = QtCore.Signal()  # zoom or pan changed
@@ -200,7 +202,7 @@ class ImageView(pg.GraphicsView):
 
     def resizeEvent(self, ev):
         super().resizeEvent(ev)
-        if not hasattr(self, "corners"):  # pyqtgraph resizes once inside its own __init__
+        if self.corners is None:  # pyqtgraph resizes once inside its own __init__, before ours ran
             return
         self.corners.setGeometry(self.rect())
         if self._fit_mode:
