@@ -9,7 +9,6 @@ from gui_support import (
     PATIENT_ID,
     PATIENT_NAME,
     block_image,
-    isolate,
     make_window,
     open_and_wait,
     write_dicom,
@@ -23,11 +22,6 @@ from viewer.gui.export import ExportOptions
 
 ROWS, COLS = 300, 400
 BLOCK = (40, 100, 240, 330)
-
-
-@pytest.fixture(autouse=True)
-def isolated(tmp_path, monkeypatch):
-    return isolate(tmp_path, monkeypatch)
 
 
 @pytest.fixture

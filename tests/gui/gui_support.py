@@ -1,6 +1,6 @@
-"""Helpers shared by the GUI tests (tests/test_gui_*.py): isolated settings, a window, synthetic DICOM.
+"""Helpers shared by the GUI tests (tests/gui/): isolated settings, a window, synthetic DICOM.
 
-Imported by the test modules (``tests/`` is on ``sys.path`` under pytest's default import mode).
+Imported by the test modules (their folder is on ``sys.path`` under pytest's default import mode).
 """
 
 from __future__ import annotations
@@ -9,16 +9,18 @@ from pathlib import Path
 
 import numpy as np
 
+from viewer.config import ENV_LOG_DIR, ENV_MODEL, ENV_SETTINGS_DIR
+
 PATIENT_NAME = "Doe^Jane"
 PATIENT_ID = "PID-12345"
 
 
 def isolate(tmp_path, monkeypatch) -> Path:
-    """Settings and logs in tmp (never the user's real QSettings or log folder). Each GUI test module
-    calls this from an autouse fixture named ``isolated``."""
-    monkeypatch.setenv("PNEUMOSCOPE_SETTINGS_DIR", str(tmp_path / "settings"))
-    monkeypatch.setenv("PNEUMOSCOPE_LOG_DIR", str(tmp_path / "logs"))
-    monkeypatch.delenv("PNEUMOSCOPE_MODEL", raising=False)
+    """Settings and logs in tmp (never the user's real QSettings or log folder). ``tests/gui/conftest.py``
+    applies it to every GUI test (the autouse fixture ``isolated``)."""
+    monkeypatch.setenv(ENV_SETTINGS_DIR, str(tmp_path / "settings"))
+    monkeypatch.setenv(ENV_LOG_DIR, str(tmp_path / "logs"))
+    monkeypatch.delenv(ENV_MODEL, raising=False)
     return tmp_path
 
 

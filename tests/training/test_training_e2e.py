@@ -32,7 +32,7 @@ from training.data import discover, load_split, pneumonia_subtype  # noqa: E402
 from training.report import FORMATS, MISSING, lookup  # noqa: E402
 from training.train import config_from_args  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.shared, pytest.mark.slow]
 
 

@@ -4,18 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from gui_support import block_image, grab_rgb, isolate, make_window, open_and_wait, write_dicom
+from gui_support import block_image, grab_rgb, make_window, open_and_wait, write_dicom
 from PySide6 import QtCore
 
 from viewer.core import overlay
 from viewer.core.overlay import ScaleMode
 
 BLOCK = (40, 100, 240, 330)  # rows 40..99, cols 240..329: bright, so the tiny model's hot spot
-
-
-@pytest.fixture(autouse=True)
-def isolated(tmp_path, monkeypatch):
-    return isolate(tmp_path, monkeypatch)
 
 
 @pytest.fixture

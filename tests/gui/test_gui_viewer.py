@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from gui_support import block_image, isolate, make_window, mouse_drag, open_and_wait, write_dicom
+from gui_support import block_image, make_window, mouse_drag, open_and_wait, write_dicom
 from PySide6 import QtCore
 
 from viewer.core import display
@@ -19,11 +19,6 @@ CHEST_FILES = [
     "wg04_RG1_UNCI.dcm",
 ]
 KERMANY_FILE = "train/PNEUMONIA/person1000_bacteria_2931.jpeg"
-
-
-@pytest.fixture(autouse=True)
-def isolated(tmp_path, monkeypatch):
-    return isolate(tmp_path, monkeypatch)
 
 
 def _check_study_shown(win, tiny_model_path):

@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from gui_support import block_image, isolate, make_window, mouse_drag, open_and_wait, write_dicom
+from gui_support import block_image, make_window, mouse_drag, open_and_wait, write_dicom
 from PySide6 import QtCore
 
 from viewer.core.study import PixelSpacing, SpacingSource
 from viewer.gui.annotations import ArrowAnnotation, EllipseAnnotation, RulerAnnotation, format_length
-
-
-@pytest.fixture(autouse=True)
-def isolated(tmp_path, monkeypatch):
-    return isolate(tmp_path, monkeypatch)
 
 
 class TestFormatLength:

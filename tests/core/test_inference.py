@@ -414,7 +414,7 @@ def test_default_threads_is_sane():
 
 
 def test_asset_path_from_source_tree():
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     assert assets.asset_path("models", "x.onnx") == root / "assets" / "models" / "x.onnx"
 
 

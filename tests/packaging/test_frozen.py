@@ -21,7 +21,7 @@ from viewer.diagnostics.selftest import REQUIRED
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 IS_WIN, IS_MAC = sys.platform == "win32", sys.platform == "darwin"
 BUILD_TIMEOUT_S = 1200
 # Top-level packages and folders that must never be in the bundle (the training stack, tests, dev tools).
