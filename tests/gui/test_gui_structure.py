@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-GUI = Path(__file__).resolve().parents[1] / "viewer" / "gui"
+GUI = Path(__file__).resolve().parents[2] / "viewer" / "gui"
 ANNOTATION_LAYERS = (
     "model",
     "style",
