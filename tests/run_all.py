@@ -1,4 +1,4 @@
-"""Run the whole test suite the way CI does: architecture contracts, lint, then pytest.
+"""Run the whole test suite the way CI does: import contracts, lint, format, types, then pytest.
 
 Usage (after installing the project with the ``train,dev`` extras): ``python tests/run_all.py [pytest args]``.
 Installs Debian's ``xvfb`` first when it is missing and we are root (the real-window test needs it).
@@ -14,12 +14,22 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+LINTED = ["viewer", "training", "tests", "benchmarks", "packaging", "build.spec", "setup.py"]
 
 
 # Xvfb plus the X client libraries Qt's xcb platform plugin loads (a minimal Debian lacks them)
 X_PACKAGES = [
-    "xvfb", "xauth", "libxkbcommon-x11-0", "libxcb-cursor0", "libxcb-icccm4", "libxcb-image0",
-    "libxcb-keysyms1", "libxcb-randr0", "libxcb-render-util0", "libxcb-shape0", "libxcb-xinerama0",
+    "xvfb",
+    "xauth",
+    "libxkbcommon-x11-0",
+    "libxcb-cursor0",
+    "libxcb-icccm4",
+    "libxcb-image0",
+    "libxcb-keysyms1",
+    "libxcb-randr0",
+    "libxcb-render-util0",
+    "libxcb-shape0",
+    "libxcb-xinerama0",
     "libxcb-xkb1",
 ]
 
@@ -43,8 +53,9 @@ def ensure_xvfb() -> None:
         print("installing xvfb (needed by the real-window test) ...", flush=True)
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
         subprocess.run(["apt-get", "update", "-qq"], check=False, env=env, stdout=subprocess.DEVNULL)
-        subprocess.run(["apt-get", "install", "-y", "-qq", *X_PACKAGES], check=False, env=env,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", *X_PACKAGES], check=False, env=env, stdout=subprocess.DEVNULL
+        )
     if not shutil.which("Xvfb"):
         print("warning: Xvfb not available; the real-window test will fail under CI", flush=True)
 
@@ -57,8 +68,10 @@ def run(cmd: list[str]) -> int:
 def main() -> int:
     ensure_xvfb()
     failures = 0
-    failures += run([str(BIN / "lint-imports"), "--config", "pyproject.toml"]) != 0
-    failures += run([str(BIN / "ruff"), "check", "viewer", "training", "tests", "benchmarks"]) != 0
+    failures += run([str(BIN / "lint-imports"), "pyproject.toml"]) != 0
+    failures += run([str(BIN / "ruff"), "check", *LINTED]) != 0
+    failures += run([str(BIN / "ruff"), "format", "--check", *LINTED]) != 0
+    failures += run([str(BIN / "mypy")]) != 0  # files and options: [tool.mypy] in pyproject.toml
     rc = run([sys.executable, "-m", "pytest", *sys.argv[1:]])
     if rc == 5:  # no tests collected is a failure here, never a pass
         print("pytest collected no tests", flush=True)

@@ -27,6 +27,7 @@ from viewer.core.errors import (
 )
 from viewer.core.io import load_study
 from viewer.core.io.dicom import decode as io_dicom_decode
+from viewer.core.io.dicom.decoders import opencv_j2k
 from viewer.core.study import SpacingSource, VoiLut, WindowPreset
 
 pytestmark = pytest.mark.shared
@@ -314,7 +315,7 @@ def test_jpeg2000_decode_bit_exact_with_pydicom(folder, row):
 def test_jpeg2000_fast_path_is_used_for_the_canon_chest(dicom_dir):
     ds = _dataset(dicom_dir / "chest" / "canon_dx_chest_966_fixed.dcm")
     geom = io_dicom_decode.Geometry(2128, 2000, 1, 1, 16, 12, 0, "MONOCHROME1")
-    fast = io_dicom_decode._decode_j2k_opencv(ds, geom)
+    fast = opencv_j2k.decode(ds, geom)
     assert fast is not None
     assert np.array_equal(fast[0], _reference_stored(ds))
 

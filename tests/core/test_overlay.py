@@ -139,6 +139,10 @@ def test_legend():
     vbar = overlay.legend_bar("viridis", 100, 8, vertical=True)
     assert vbar.shape == (100, 8, 3)
     np.testing.assert_array_equal(vbar[0, 0], overlay.colormap_lut("viridis")[255])  # top = high
-    assert overlay.legend_text("model", 3.5) == ("weak", "strong", "fixed scale: same colour = same strength in every study")
+    assert overlay.legend_text("model", 3.5) == (
+        "weak",
+        "strong",
+        "fixed scale: same colour = same strength in every study",
+    )
     assert "not comparable" in overlay.legend_text("image", 3.5)[2]
     assert "unknown" in overlay.legend_text("model", None)[2]

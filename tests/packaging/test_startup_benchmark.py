@@ -23,7 +23,11 @@ def run_benchmark(*args: str) -> tuple[int, str]:
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PNEUMOSCOPE_BENCH_T0": repr(time.time())}
     proc = subprocess.run(
         [sys.executable, "-m", "viewer", "--benchmark-startup", *args, "--timeout", "60"],
-        capture_output=True, text=True, env=env, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
     )
     return proc.returncode, proc.stdout
 

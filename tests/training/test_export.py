@@ -349,7 +349,17 @@ def test_int8_quantisation_keeps_outputs_and_float_head(mobilenet_export, kerman
 def test_model_metadata_keeps_no_local_paths():
     from training.provenance import portable_config
 
-    cfg = {"data": "/home/alice/data/kermany", "out": "runs/mnv2", "init": "C:\\w\\mobilenet_v2.pth",
-           "cache_dir": "", "lr": 0.0005}
-    assert portable_config(cfg) == {"data": "kermany", "out": "mnv2", "init": "mobilenet_v2.pth",
-                                    "cache_dir": "", "lr": 0.0005}
+    cfg = {
+        "data": "/home/alice/data/kermany",
+        "out": "runs/mnv2",
+        "init": "C:\\w\\mobilenet_v2.pth",
+        "cache_dir": "",
+        "lr": 0.0005,
+    }
+    assert portable_config(cfg) == {
+        "data": "kermany",
+        "out": "mnv2",
+        "init": "mobilenet_v2.pth",
+        "cache_dir": "",
+        "lr": 0.0005,
+    }

@@ -145,7 +145,7 @@ def presets(study_or_meta: Study | StudyMetadata, frame: np.ndarray | None = Non
         window_from_range(float(values[2 * i]), float(values[2 * i + 1]), p.name, integer)
         for i, p in enumerate(COMMON_PRESETS)
     ]
-    return tuple(own + computed)
+    return (*own, *computed)
 
 
 def window_range(meta: StudyMetadata, frame: np.ndarray) -> tuple[float, float, float, float]:
@@ -194,7 +194,7 @@ def _render_sigmoid(src: np.ndarray, center: float, width: float, inverted: bool
     t = cv2.addWeighted(src, k, src, 0.0, -k * center)
     np.minimum(t, 80.0, out=t)  # exp stays finite in float32
     cv2.exp(t, t)
-    t += 1.0
+    t += np.float32(1.0)
     return cv2.divide(255.0, t, dtype=cv2.CV_8U)
 
 

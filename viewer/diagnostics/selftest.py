@@ -461,7 +461,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json-out", type=Path, metavar="FILE", help="also write the JSON report to FILE")
     p.add_argument("--model", type=Path, metavar="FILE", help="model file (default: the shipped model)")
     p.add_argument(
-        "--cpu", "--force-cpu", dest="cpu", action="store_true", help="run the model on the CPU even if a GPU provider exists"
+        "--cpu",
+        "--force-cpu",
+        dest="cpu",
+        action="store_true",
+        help="run the model on the CPU even if a GPU provider exists",
     )
     p.add_argument("--keep", type=Path, metavar="DIR", help="keep generated studies and exports in DIR")
     p.add_argument("--no-gui", action="store_true", help="skip the headless Qt check")

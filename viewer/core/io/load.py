@@ -32,6 +32,7 @@ __all__ = ["load_study"]
 
 log = logging.getLogger(__name__)
 
+
 def _not_an_image(path: Path, head: bytes) -> NotAnImageError:
     for magic, what in OTHER_FORMATS.items():
         if head.startswith(magic):

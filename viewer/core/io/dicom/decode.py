@@ -2,10 +2,9 @@
 
 Decoding goes through pydicom 3 and the pylibjpeg plugins (pinned to ``pylibjpeg`` for compressed
 transfer syntaxes, so the result does not depend on whether Pillow or GDCM happen to be installed).
-One fast path: single-component unsigned JPEG 2000 codestreams are decoded with OpenCV's OpenJPEG,
-which decodes code-blocks on several threads (``OPJ_NUM_THREADS``), while pylibjpeg-openjpeg 2.x
-exposes no thread option. The result is verified bit-exact against pydicom in the tests; anything
-unexpected falls back to pydicom.
+Optional fast paths in ``decoders/`` (pydicom's plugin shape) go first: single-component unsigned
+JPEG 2000 codestreams are decoded with OpenCV's multi-threaded OpenJPEG (``decoders/opencv_j2k.py``);
+anything they do not take falls back to pydicom.
 
 Then (DICOM PS3.3 C.11.1): Modality LUT Sequence, else Rescale Slope/Intercept (negative slopes
 allowed). Colour (RGB, YBR via pydicom's RGB conversion, PALETTE COLOR via the palette) becomes
@@ -14,10 +13,8 @@ grey with ITU-R BT.601 luma weights, the same as ``cv2.COLOR_RGB2GRAY``.
 
 from __future__ import annotations
 
-import struct
-from dataclasses import dataclass
+from typing import Any
 
-import cv2
 import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.encaps import generate_frames
@@ -25,73 +22,12 @@ from pydicom.pixels import apply_color_lut, get_decoder, pixel_array
 from pydicom.uid import UID
 
 from viewer.core.io.dicom import meta as dm
+from viewer.core.io.dicom.decoders import PLUGINS
+from viewer.core.io.dicom.decoders.opencv_j2k import j2k_siz
+from viewer.core.io.dicom.geometry import Geometry
 from viewer.core.io.raster import jpeg_size as _jpeg_size
 
-J2K_FAST_SYNTAXES = frozenset({"1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91"})
 LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float32)
-
-
-@dataclass(frozen=True)
-class Geometry:
-    """The Image Pixel module attributes that decoding depends on (validated by io_dicom)."""
-
-    rows: int
-    columns: int
-    frames: int
-    samples: int
-    bits_allocated: int
-    bits_stored: int
-    pixel_representation: int
-    photometric: str
-    float_data: bool = False
-
-    @property
-    def total_samples(self) -> int:
-        return self.rows * self.columns * self.frames * self.samples
-
-
-# --- JPEG 2000 fast path --------------------------------------------------------------------------
-
-
-def j2k_siz(codestream: bytes) -> tuple[int, int, int, int, bool] | None:
-    """(rows, columns, components, precision, signed) from a raw J2K codestream's SIZ marker."""
-    if len(codestream) < 45 or codestream[:4] != b"\xff\x4f\xff\x51":
-        return None
-    xsiz, ysiz, xosiz, yosiz = struct.unpack(">4I", codestream[8:24])
-    (csiz,) = struct.unpack(">H", codestream[40:42])
-    if csiz < 1 or len(codestream) < 42 + 3 * csiz:
-        return None
-    ssiz = codestream[42]
-    return ysiz - yosiz, xsiz - xosiz, csiz, (ssiz & 0x7F) + 1, bool(ssiz & 0x80)
-
-
-def _j2k_fast_eligible(geom: Geometry, tsuid: str) -> bool:
-    return (
-        tsuid in J2K_FAST_SYNTAXES
-        and geom.samples == 1
-        and geom.pixel_representation == 0
-        and geom.bits_allocated == 16
-        and not geom.float_data
-    )
-
-
-def _decode_j2k_opencv(ds: Dataset, geom: Geometry) -> np.ndarray | None:
-    """All frames via cv2.imdecode, or None when any frame is not a plain unsigned grey codestream."""
-    out = np.empty((geom.frames, geom.rows, geom.columns), dtype=np.uint16)
-    count = 0
-    try:
-        for frame in generate_frames(ds.PixelData, number_of_frames=geom.frames):
-            siz = j2k_siz(frame) if count < geom.frames else None
-            if siz is None or siz[:3] != (geom.rows, geom.columns, 1) or siz[4] or not 8 < siz[3] <= 16:
-                return None
-            decoded = cv2.imdecode(np.frombuffer(frame, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
-            if decoded is None or decoded.dtype != np.uint16 or decoded.shape != (geom.rows, geom.columns):
-                return None
-            out[count] = decoded
-            count += 1
-    except Exception:  # noqa: BLE001 - any fast-path failure falls back to pydicom
-        return None
-    return out if count == geom.frames else None
 
 
 # --- decoding -------------------------------------------------------------------------------------
@@ -123,12 +59,13 @@ def decode_pixels(ds: Dataset, geom: Geometry, tsuid: str) -> np.ndarray:
     """Stored values, shape (frames, rows, columns[, samples]). Decoder errors propagate."""
     if UID(tsuid).is_encapsulated:
         check_codestream_sizes(ds, geom)
-    if _j2k_fast_eligible(geom, tsuid):
-        fast = _decode_j2k_opencv(ds, geom)
-        if fast is not None:
-            return fast
+    for plugin in PLUGINS:  # optional fast paths (decoders/), else pydicom
+        if plugin.is_available(tsuid):
+            fast = plugin.decode(ds, geom)
+            if fast is not None:
+                return fast
     decoder = get_decoder(UID(tsuid))
-    kwargs: dict[str, object] = {}
+    kwargs: dict[str, Any] = {}
     if decoder.is_encapsulated and "pylibjpeg" in decoder.available_plugins:
         kwargs["decoding_plugin"] = "pylibjpeg"
     if decoder.is_native:

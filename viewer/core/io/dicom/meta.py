@@ -360,10 +360,10 @@ def raw_tags(ds: Dataset) -> tuple[tuple[str, str, str, str], ...]:
             tags = list(dataset.keys())
         except Exception:  # noqa: BLE001 - a bad optional attribute never stops the image (module docstring)
             return
-        for tag in tags:
+        for element_tag in tags:
             if len(rows) >= RAW_TAG_MAX_ROWS:
                 return
-            tag = int(tag)
+            tag = int(element_tag)
             if tag in _PIXEL_TAGS:
                 continue
             try:

@@ -31,7 +31,7 @@ from viewer.core.errors import (
 from viewer.core.io.common import DEFAULT_MAX_PIXELS, check_dimensions, short_detail, value_range
 from viewer.core.io.dicom import decode as dd
 from viewer.core.io.dicom import meta as dm
-from viewer.core.study import Study, StudyMetadata, WindowPreset
+from viewer.core.study import Study, StudyMetadata, VoiLut, WindowPreset
 
 PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 GREY = ("MONOCHROME1", "MONOCHROME2")
@@ -311,7 +311,8 @@ def build_metadata(
     values: tuple[float, float] | None = None,
 ) -> StudyMetadata:
     notices = list(notices)
-    presets, luts = (), ()
+    presets: tuple[WindowPreset, ...] = ()
+    luts: tuple[VoiLut, ...] = ()
     if not was_colour and geom.photometric in GREY:
         presets, more = dm.window_presets(ds)
         notices += more
