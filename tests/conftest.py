@@ -11,24 +11,9 @@ import os
 from pathlib import Path
 
 import pytest
+from shared_data import require_shared
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-
-
-def shared_path() -> Path:
-    return Path(os.environ.get("PNEUMOSCOPE_SHARED", REPO_ROOT.parent / "shared")).resolve()
-
-
-def require_shared(*parts: str) -> Path:
-    """Path inside ../shared; skip (locally) or fail (CI) when it is missing."""
-    path = shared_path().joinpath(*parts)
-    if not path.exists():
-        msg = f"shared data not found: {path} (set PNEUMOSCOPE_SHARED)"
-        if os.environ.get("CI"):
-            pytest.fail(msg)
-        pytest.skip(msg)
-    return path
 
 
 @pytest.fixture(scope="session")

@@ -13,9 +13,9 @@ from datetime import date
 import numpy as np
 import pydicom
 import pytest
-from conftest import require_shared, shared_path
 from pydicom.pixels import apply_color_lut, apply_modality_lut, apply_voi_lut, pixel_array
 from pydicom.uid import ImplicitVRLittleEndian
+from shared_data import require_shared, shared_path
 
 from viewer.core.display import default_window, render, render_default
 from viewer.core.errors import (

@@ -24,7 +24,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("onnx")
 pytest.importorskip("sklearn")
 
-from conftest import require_shared  # noqa: E402
+from shared_data import require_shared  # noqa: E402
 
 from training.__main__ import COMMANDS, build_parser  # noqa: E402
 from training.__main__ import main as cli  # noqa: E402
@@ -458,9 +458,11 @@ def test_training_is_deterministic_for_a_seed(kermany_dir, tmp_path):
     for name in ("a", "b"):
         args = ["train", "--data", str(kermany_dir), "--out", str(tmp_path / name), "--init", str(weights),
                 "--limit", "24", "--epochs", "2", "--freeze-epochs", "1", "--max-steps", "2", "--batch-size", "8",
-                "--no-progress", "--cache-dir", str(tmp_path / "cache"), "--threads", "2"]
+                "--no-progress", "--cache-dir", str(tmp_path / "cache"), "--threads", "2"]  # fmt: skip
         assert cli(args) == 0
-        states.append(torch.load(tmp_path / name / "last.pt", map_location="cpu", weights_only=False)["model"])
+        states.append(
+            torch.load(tmp_path / name / "last.pt", map_location="cpu", weights_only=False)["model"]
+        )
     assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])
     assert (tmp_path / "a" / "split.csv").read_bytes() == (tmp_path / "b" / "split.csv").read_bytes()
 
