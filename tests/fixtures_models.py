@@ -9,7 +9,10 @@ The network is small enough to compute by hand (``tiny_reference``):
   "PNEUMONIA" (all-white: logit 7), dark ones "NORMAL" (all-black: -7), mid-grey 128/255 ~ 0;
 - ``probability`` = sigmoid(logit / temperature);
 - ``cam`` = ReLU(sum_k w_k fmap_k / 49): exactly Grad-CAM of the logit for this head. A white patch has
-  cam 7/49, a black one 0.
+  cam 7/49, a black one 0;
+- ``ood`` = 10 x the mean absolute difference of horizontally adjacent input pixels ("roughness"): smooth
+  images (uniform, patches) score ~0, uniform noise ~3.3; the metadata threshold is 1, so a noise image is
+  out of distribution and everything else the tests draw is in.
 """
 
 from __future__ import annotations
@@ -48,7 +51,10 @@ TINY_INFO = ModelInfo(
     source_commit="test",
     intended_use="Tests only. Not a medical device.",
     limits="A toy network that scores brightness; it knows nothing about pneumonia.",
+    ood={"method": "tiny-test-roughness", "threshold": 1.0, "quantile": 99.0},
+    weights_sha256="0" * 64,
 )
+TINY_OOD_GAIN = 10.0
 
 
 def tiny_model_bytes(
@@ -77,6 +83,8 @@ def tiny_model_bytes(
         numpy_helper.from_array(cam_w, "cam_w"),
         numpy_helper.from_array(np.array(info.temperature, np.float32), "temperature"),
         numpy_helper.from_array(np.array([1], np.int64), "axis1"),
+        numpy_helper.from_array(np.array([1.0, -1.0], np.float32).reshape(1, 1, 1, 2), "dx_w"),
+        numpy_helper.from_array(np.array(TINY_OOD_GAIN, np.float32), "ood_gain"),
     ]
     nodes = [
         helper.make_node("Conv", [input_name, "conv_w", "conv_b"], ["pre"], strides=[PATCH, PATCH]),
@@ -90,6 +98,10 @@ def tiny_model_bytes(
         helper.make_node("Conv", ["fmap", "cam_w"], ["cam4"]),
         helper.make_node("Relu", ["cam4"], ["cam_relu"]),
         helper.make_node("Squeeze", ["cam_relu", "axis1"], ["cam"]),
+        helper.make_node("Conv", [input_name, "dx_w"], ["dx"]),
+        helper.make_node("Abs", ["dx"], ["adx"]),
+        helper.make_node("ReduceMean", ["adx"], ["rough"], axes=[1, 2, 3], keepdims=0),
+        helper.make_node("Mul", ["rough", "ood_gain"], ["ood"]),
     ]
     graph = helper.make_graph(
         nodes,
@@ -99,6 +111,7 @@ def tiny_model_bytes(
             helper.make_tensor_value_info("logit", TensorProto.FLOAT, [batch_dim]),
             helper.make_tensor_value_info("probability", TensorProto.FLOAT, [batch_dim]),
             helper.make_tensor_value_info("cam", TensorProto.FLOAT, [batch_dim, cells, cells]),
+            helper.make_tensor_value_info("ood", TensorProto.FLOAT, [batch_dim]),
         ],
         initializer=inits,
     )
@@ -135,7 +148,13 @@ def tiny_reference(grey_u8: np.ndarray, info: ModelInfo = TINY_INFO) -> dict[str
     fmap = np.maximum(TINY_SIGNS[:, None, None] * means[None] + TINY_BIAS[:, None, None], 0.0)
     logit = float((TINY_HEAD[:, None, None] * fmap).mean(axis=(1, 2)).sum())
     cam = np.maximum((TINY_HEAD[:, None, None] * fmap).sum(axis=0) / (cells * cells), 0.0)
-    return {"logit": logit, "probability": 1.0 / (1.0 + np.exp(-logit / info.temperature)), "cam": cam}
+    ood = TINY_OOD_GAIN * float(np.abs(np.diff(x, axis=1)).mean())
+    return {
+        "logit": logit,
+        "probability": 1.0 / (1.0 + np.exp(-logit / info.temperature)),
+        "cam": cam,
+        "ood": ood,
+    }
 
 
 def tiny_info(**changes) -> ModelInfo:

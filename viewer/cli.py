@@ -5,6 +5,10 @@ Subcommands (``build_parser()`` returns the subparsers so more can be added, e.g
 - ``info FILE [--json] [--tags]``: what the file is and how it will be displayed.
 - ``render FILE OUT.png [--frame N] [--window C W] [--force]``: the display rendering (default
   window unless ``--window``), written atomically; an existing OUT is kept unless ``--force``.
+- ``predict FILE... [--json] [--model M] [--force-cpu]``: the AI result of each file through the gate,
+  one line (or one JSON object) per file: path, state (in scope / caution / withheld), probability (null
+  when withheld), label, threshold, OOD score and its threshold, reasons. A file that cannot be read gets
+  a line with state "error"; the exit status is 2 if any file failed, else 0.
 
 Errors print one line on stderr and exit with status 2 (argparse uses 2 for usage errors too).
 """
@@ -58,6 +62,16 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]
     )
     rend.add_argument("--force", action="store_true", help="overwrite OUT if it exists")
     rend.set_defaults(func=cmd_render)
+
+    pred = sub.add_parser("predict", help="run the AI (with its gate) on study files")
+    pred.add_argument("files", nargs="+", metavar="FILE", help="DICOM, PNG, JPEG or TIFF files")
+    pred.add_argument("--json", action="store_true", help="one JSON object per line")
+    pred.add_argument("--model", default=None, help="another model file (.onnx) instead of the shipped one")
+    pred.add_argument("--force-cpu", action="store_true", help="run on the CPU even if a GPU is available")
+    pred.add_argument(
+        "--frame", type=int, default=0, metavar="N", help="frame of multi-frame files (default 0)"
+    )
+    pred.set_defaults(func=cmd_predict)
     return parser, sub
 
 
@@ -202,6 +216,46 @@ def cmd_render(args: argparse.Namespace) -> int:
         f"{out}: {image.shape[1]} x {image.shape[0]}, frame {args.frame}, {_window_text(window_dict(window))}"
     )
     return 0
+
+
+# --- predict --------------------------------------------------------------------------------------
+
+
+def _predict_line(d: dict) -> str:
+    prob = "-" if d["probability"] is None else f"{d['probability']:.4f}"
+    ood = "-" if d["ood_score"] is None else f"{d['ood_score']:.2f}"
+    reasons = " | ".join(d["reasons"]) or "-"
+    return (
+        f"{d['path']}\t{d['state']}\tprobability {prob}\t{d['label'] or '-'}\tthreshold "
+        f"{d['threshold']:.4f} ({d['operating_point']})\tood {ood} / {d['ood_threshold']:.2f}\t{reasons}"
+    )
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from viewer.core.model import ModelError
+    from viewer.core.model.inference import PneumoniaModel
+    from viewer.core.model.result import analyse
+
+    try:
+        model = PneumoniaModel.load(
+            args.model, force_cpu=args.force_cpu
+        )  # None: PNEUMOSCOPE_MODEL or shipped
+    except ModelError as exc:
+        raise CliError(str(exc)) from None
+    failed = 0
+    for path in args.files:
+        try:
+            study = load_study(path)
+            if not 0 <= args.frame < study.n_frames:
+                raise CliError(f"frame {args.frame} is out of range (the study has {study.n_frames})")
+            d = analyse(model, study, args.frame).to_dict(path)
+        except (StudyError, CliError) as exc:
+            failed += 1
+            d = {"path": path, "state": "error", "error": str(exc)}
+            print(json.dumps(d, ensure_ascii=False) if args.json else f"{path}\terror\t{exc}", flush=True)
+            continue
+        print(json.dumps(d, ensure_ascii=False) if args.json else _predict_line(d), flush=True)
+    return EXIT_ERROR if failed else 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -38,12 +38,62 @@ def chest_dcm(tmp_path):
     return path
 
 
-def test_build_parser_leaves_room_for_more_subcommands():
-    parser, sub = cli.build_parser()
-    extra = sub.add_parser("predict")
-    extra.set_defaults(func=lambda args: 0)
-    assert parser.parse_args(["predict"]).command == "predict"
-    assert set(sub.choices) >= {"info", "render", "predict"}
+def _child_chest(tmp_path, name="child.dcm", **tags):
+    """A 300 x 300 AP chest CR of a 3-year-old, smooth (in distribution for the tiny test model)."""
+    ds = Dataset()
+    ds.SOPClassUID = ComputedRadiographyImageStorage
+    ds.SOPInstanceUID = generate_uid()
+    ds.Modality, ds.BodyPartExamined, ds.ViewPosition, ds.PatientAge = "CR", "CHEST", "AP", "003Y"
+    for k, v in tags.items():
+        setattr(ds, k, v)
+    yy, xx = np.mgrid[0:300, 0:300]
+    ds.set_pixel_data((np.hypot(yy - 150, xx - 150) * 10).astype(np.uint16), "MONOCHROME2", 12)
+    path = tmp_path / name
+    ds.save_as(path, enforce_file_format=True)
+    return path
+
+
+def test_predict_one_line_per_file_with_state_and_reasons(tiny_model_path, tmp_path, capsys):
+    good = _child_chest(tmp_path)
+    hand = _child_chest(tmp_path, "hand.dcm", BodyPartExamined="HAND")
+    noise = tmp_path / "noise.png"
+    cv2.imwrite(str(noise), np.random.default_rng(0).integers(0, 256, (224, 224), dtype=np.uint8))
+    broken = tmp_path / "broken.dcm"
+    broken.write_bytes(b"DICM" * 10)
+    rc = cli.main(["predict", "--model", str(tiny_model_path), str(good), str(hand), str(noise), str(broken)])
+    lines = capsys.readouterr().out.splitlines()
+    assert rc == 2 and len(lines) == 4  # a file that cannot be read fails the run, the others are scored
+    fields = [ln.split("\t") for ln in lines]
+    assert fields[0][:2] == [str(good), "in scope"] and fields[0][2].startswith("probability 0.")
+    assert fields[1][1] == "withheld" and fields[1][2] == "probability -" and "body part HAND" in lines[1]
+    assert fields[2][1] == "withheld" and "does not look like the chest radiographs" in lines[2]
+    assert fields[3][:2] == [str(broken), "error"]
+
+
+def test_predict_json(tiny_model_path, tmp_path, capsys):
+    from fixtures_models import tiny_reference
+
+    good = _child_chest(tmp_path)
+    hand = _child_chest(tmp_path, "hand.dcm", BodyPartExamined="HAND", PatientAge="000Y")
+    assert cli.main(["predict", "--json", "--model", str(tiny_model_path), str(good), str(hand)]) == 0
+    a, b = (json.loads(ln) for ln in capsys.readouterr().out.splitlines())
+    expected = tiny_reference(render_default(load_study(good)))
+    assert a["state"] == "in scope" and a["probability"] == pytest.approx(expected["probability"], abs=1e-5)
+    assert a["label"] == ("PNEUMONIA" if a["probability"] >= a["threshold"] else "NORMAL")
+    assert a["ood_score"] == pytest.approx(expected["ood"], abs=1e-3) and a["ood_threshold"] == 1.0
+    assert a["reasons"] == [] and a["model"] == "tiny-test-model 0.0.1"
+    assert b["state"] == "withheld" and b["probability"] is None and b["label"] is None
+    assert any("HAND" in r for r in b["reasons"]) and any(
+        "'000Y' is a placeholder" in r for r in b["reasons"]
+    )
+
+
+def test_predict_without_a_usable_model_is_one_clear_line(tmp_path, capsys):
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"not a model")
+    assert cli.main(["predict", "--model", str(bad), str(_child_chest(tmp_path))]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("pneumoscope-cli: error:") and len(err.strip().splitlines()) == 1
 
 
 def test_info_text(chest_dcm, capsys):

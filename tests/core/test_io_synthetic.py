@@ -297,6 +297,9 @@ def test_decoder_exceptions_become_study_errors(tmp_path, monkeypatch, exc, expe
         ("62", 62.0),
         ("", None),
         ("abc", None),
+        ("000Y", None),  # placeholder ages are unknown, not "under one year"
+        ("000M", None),
+        ("000D", None),
     ],
 )
 def test_patient_age_from_as(value, years):

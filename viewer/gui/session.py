@@ -20,7 +20,7 @@ from PySide6 import QtCore
 
 from viewer.core import display
 from viewer.core.display import Window
-from viewer.core.scope import scope_warnings
+from viewer.core.scope import assess
 from viewer.core.study import Study
 from viewer.gui.annotations import AnnotationLayer
 from viewer.gui.orientation import Orientation
@@ -150,7 +150,7 @@ class StudySession(QtCore.QObject):
     def set_loaded(self, entry: StudyEntry, loaded: Loaded) -> None:
         entry.study, entry.default_u8, entry.thumb_u8 = loaded.study, loaded.default_u8, loaded.thumb_u8
         entry.load_ms = loaded.elapsed_ms
-        entry.warnings = scope_warnings(loaded.study.meta, loaded.default_u8.shape)
+        entry.warnings = assess(loaded.study.meta, loaded.default_u8.shape, grey=loaded.default_u8).reasons
         entry.layer = AnnotationLayer(loaded.study.meta.pixel_spacing)
         entry.state = LoadState.READY
         self.entry_updated.emit(entry)

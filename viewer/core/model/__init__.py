@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from viewer.core.model.contract import (
+    CALIBRATION_INITIALIZERS,
     CLASS_NAMES,
     CONTRACT_VERSION,
     INPUT_NAME,
@@ -50,6 +51,7 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
+    "CALIBRATION_INITIALIZERS",
     "CLASS_NAMES",
     "CONTRACT_VERSION",
     "INPUT_NAME",

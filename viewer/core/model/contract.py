@@ -6,13 +6,18 @@ the schema: graph interface, metadata keys, ``ModelInfo`` and its validation. To
 add its name to ``OUTPUT_NAMES`` and its rank to ``OUTPUT_RANKS``; ``PneumoniaModel.predict_input``
 returns every output by name.
 
-Graph interface (contract version 1)
+Graph interface (contract version 2)
     input  ``image``        float32 (N, 1, S, S), N dynamic, values in [0, 1]: exactly
                             ``viewer.core.preprocess.prepare_model_input`` output.
     output ``logit``        float32 (N,)        PNEUMONIA logit.
-    output ``probability``  float32 (N,)        sigmoid(logit / temperature): the calibrated probability.
+    output ``probability``  float32 (N,)        sigmoid((logit + shift) / temperature): the calibrated
+                            probability; ``shift`` and ``temperature`` are the initialisers named in
+                            ``CALIBRATION_INITIALIZERS`` (site calibration rewrites them, no weight).
     output ``cam``          float32 (N, h, w)   raw Grad-CAM of the logit at the last conv block (ReLU
                             applied, *not* normalised per image; ``heatmap_scale`` maps it to colours).
+    output ``ood``          float32 (N,)        out-of-distribution score of the image (Mahalanobis
+                            distance of pooled features to the training data, ~1 for a training image);
+                            above the metadata's ``ood.threshold`` the image is withheld.
 
 Metadata (``ModelProto.metadata_props``): string keys ``pneumoscope.*`` listed in ``REQUIRED_KEYS`` and
 ``OPTIONAL_KEYS``; structured values are JSON.
@@ -30,13 +35,14 @@ from typing import Any
 
 from viewer.core.preprocess import RESIZE_POLICY, VALUE_RANGE
 
-CONTRACT_VERSION = "1"
-SUPPORTED_CONTRACT_VERSIONS = ("1",)
+CONTRACT_VERSION = "2"
+SUPPORTED_CONTRACT_VERSIONS = ("1", "2")  # TRANSITION: "1" goes when the contract-2 model ships
 PREFIX = "pneumoscope."
 
 INPUT_NAME = "image"
-OUTPUT_NAMES = ("logit", "probability", "cam")
-OUTPUT_RANKS = {"logit": 1, "probability": 1, "cam": 3}
+OUTPUT_NAMES = ("logit", "probability", "cam", "ood")
+OUTPUT_RANKS = {"logit": 1, "probability": 1, "cam": 3, "ood": 1}
+CALIBRATION_INITIALIZERS = ("calibration_logit_shift", "calibration_temperature")
 CLASS_NAMES = ("NORMAL", "PNEUMONIA")  # index 1 is the positive class the logit scores
 PRECISIONS = ("fp32", "int8")
 
@@ -64,6 +70,13 @@ class Key:
     INTENDED_USE = "pneumoscope.intended_use"
     LIMITS = "pneumoscope.limits"
     INTEGRITY = "pneumoscope.integrity"
+    LOGIT_SHIFT = "pneumoscope.logit_shift"
+    CALIBRATION = (
+        "pneumoscope.calibration"  # JSON: where the calibration was fitted (kind, name, n, date, ...)
+    )
+    OOD = "pneumoscope.ood"  # JSON: method, threshold, quantile, what it was fitted on
+    MEMBERS = "pneumoscope.members"
+    WEIGHTS_SHA256 = "pneumoscope.weights_sha256"
     # optional
     TRAINING_CONFIG = "pneumoscope.training_config"
     EXPORT_COMMIT = "pneumoscope.export_commit"
@@ -93,6 +106,7 @@ REQUIRED_KEYS = (
     Key.LIMITS,
     Key.INTEGRITY,
 )
+REQUIRED_KEYS_V2 = (Key.LOGIT_SHIFT, Key.CALIBRATION, Key.OOD, Key.MEMBERS, Key.WEIGHTS_SHA256)
 OPTIONAL_KEYS = (Key.TRAINING_CONFIG, Key.EXPORT_COMMIT)
 
 
@@ -139,7 +153,27 @@ class ModelInfo:
     training_config: dict[str, Any] = field(default_factory=dict)
     export_commit: str = ""
     contract_version: str = CONTRACT_VERSION
+    logit_shift: float = 0.0
+    calibration: dict[str, Any] = field(
+        default_factory=dict
+    )  # kind "validation" | "site", name, n, date, ...
+    ood: dict[str, Any] = field(default_factory=dict)  # at least "threshold" (float) and "method"
+    members: int = 1
+    weights_sha256: str = ""
     integrity: str = ""  # "sha256:<hex>", filled in by seal/parse
+
+    @property
+    def ood_threshold(self) -> float:
+        return float(self.ood["threshold"])
+
+    @property
+    def calibration_label(self) -> str:
+        """One line for the AI panel and About: which calibration is in use."""
+        cal = self.calibration or {}
+        if cal.get("kind") == "site":
+            date = f", {cal['date']}" if cal.get("date") else ""
+            return f"site calibration on {cal.get('name', '?')} (n={cal.get('n', '?')}{date})"
+        return "calibrated on the training validation split"
 
     @property
     def threshold(self) -> float:
@@ -187,6 +221,16 @@ def metadata_from_info(info: ModelInfo) -> dict[str, str]:
         Key.INTENDED_USE: info.intended_use,
         Key.LIMITS: info.limits,
     }
+    if info.contract_version != "1":
+        meta.update(
+            {
+                Key.LOGIT_SHIFT: repr(float(info.logit_shift)),
+                Key.CALIBRATION: _json(info.calibration),
+                Key.OOD: _json(info.ood),
+                Key.MEMBERS: str(int(info.members)),
+                Key.WEIGHTS_SHA256: info.weights_sha256,
+            }
+        )
     if info.training_config:
         meta[Key.TRAINING_CONFIG] = _json(info.training_config)
     if info.export_commit:
@@ -211,6 +255,13 @@ def _float(meta: Mapping[str, str], key: str) -> float:
     except (ValueError, TypeError) as exc:
         raise ModelContractError(f"The model's metadata field {key!r} is not a number.") from exc
     return value
+
+
+def _int(meta: Mapping[str, str], key: str) -> int:
+    try:
+        return int(meta[key])
+    except (ValueError, TypeError) as exc:
+        raise ModelContractError(f"The model's metadata field {key!r} is not an integer.") from exc
 
 
 def _value_range(meta: Mapping[str, str]) -> tuple[float, float]:
@@ -241,7 +292,8 @@ def check_contract_version(meta: Mapping[str, str]) -> None:
 def info_from_metadata(meta: Mapping[str, str]) -> ModelInfo:
     """Parse and validate ``pneumoscope.*`` metadata. Raises ModelContractError."""
     check_contract_version(meta)
-    missing = [k for k in REQUIRED_KEYS if k not in meta]
+    v2 = meta[Key.CONTRACT] == "2"
+    missing = [k for k in REQUIRED_KEYS + (REQUIRED_KEYS_V2 if v2 else ()) if k not in meta]
     if missing:
         raise ModelContractError(
             "The model file is incomplete: its metadata lacks " + ", ".join(missing) + "."
@@ -283,6 +335,11 @@ def info_from_metadata(meta: Mapping[str, str]) -> ModelInfo:
         training_config=_load_json(meta, Key.TRAINING_CONFIG, dict) if Key.TRAINING_CONFIG in meta else {},
         export_commit=meta.get(Key.EXPORT_COMMIT, ""),
         contract_version=meta[Key.CONTRACT],
+        logit_shift=_float(meta, Key.LOGIT_SHIFT) if v2 else 0.0,
+        calibration=_load_json(meta, Key.CALIBRATION, dict) if v2 else {},
+        ood=_load_json(meta, Key.OOD, dict) if v2 else {"threshold": float("inf"), "method": "none"},
+        members=_int(meta, Key.MEMBERS) if v2 else 1,
+        weights_sha256=meta[Key.WEIGHTS_SHA256] if v2 else "",
         integrity=meta[Key.INTEGRITY],
     )
     _validate_info(info)
@@ -311,6 +368,19 @@ def _validate_info(info: ModelInfo) -> None:
         raise bad(f"temperature {info.temperature} must be a positive number")
     if not (math.isfinite(info.heatmap_scale) and info.heatmap_scale > 0):
         raise bad(f"heatmap scale {info.heatmap_scale} must be a positive number")
+    if not math.isfinite(info.logit_shift):
+        raise bad(f"logit shift {info.logit_shift} is not a number")
+    threshold = info.ood.get("threshold") if isinstance(info.ood, dict) else None
+    if (
+        not isinstance(threshold, (int, float))
+        or isinstance(threshold, bool)
+        or not ((math.isfinite(threshold) or info.contract_version == "1") and threshold > 0)
+    ):
+        raise bad("its out-of-distribution threshold (ood.threshold) is missing or not a positive number")
+    if not isinstance(info.ood.get("method"), str):
+        raise bad("its out-of-distribution method (ood.method) is missing")
+    if info.members < 1:
+        raise bad(f"{info.members} ensemble members")
     if not info.operating_points:
         raise bad("no operating points")
     for name, thr in info.operating_points.items():
@@ -332,6 +402,7 @@ def check_io(
     inputs: Sequence[tuple[str, str, Sequence[Any]]],
     outputs: Sequence[tuple[str, str, Sequence[Any]]],
     input_size: int,
+    contract_version: str = CONTRACT_VERSION,
 ) -> None:
     """Check the graph interface. ``inputs``/``outputs``: (name, type, shape) as ONNX Runtime reports
     them (type ``"tensor(float)"``, shape entries int or a str/None for a dynamic dimension)."""
@@ -353,8 +424,17 @@ def check_io(
         raise ModelContractError("The model input has a fixed batch size; the contract needs a dynamic one.")
     found = {name: (otype, list(oshape)) for name, otype, oshape in outputs}
     for name in OUTPUT_NAMES:
+        if name == "ood" and contract_version == "1":
+            continue
         if name not in found:
-            raise ModelContractError(f"The model lacks the output {name!r}.")
+            raise ModelContractError(
+                f"The model lacks the output {name!r}"
+                + (
+                    " (the out-of-distribution score of contract 2: export it again with this version)."
+                    if name == "ood"
+                    else "."
+                )
+            )
         otype, oshape = found[name]
         if otype != "tensor(float)" or len(oshape) != OUTPUT_RANKS[name]:
             raise ModelContractError(
@@ -364,6 +444,7 @@ def check_io(
 
 
 __all__ = [
+    "CALIBRATION_INITIALIZERS",
     "CLASS_NAMES",
     "CONTRACT_VERSION",
     "INPUT_NAME",

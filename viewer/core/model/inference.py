@@ -93,16 +93,18 @@ def session_options(providers: Sequence[str], threads: int | None = None) -> ort
 
 
 def heatmap_to_frame(cam: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Raw (h, w) CAM -> float32 (H, W) on the frame geometry (bilinear, like pytorch-grad-cam), >= 0.
+    """Raw (h, w) CAM -> float32 (H, W) on the frame geometry, smooth, within [0, max of the raw map].
 
     The model input is the whole frame squashed to a square, so stretching the map back over the whole
-    frame puts every cell over the image region it saw.
+    frame puts every cell over the image region it saw. Bicubic rather than bilinear interpolation: a
+    7 x 7 map upsampled bilinearly and cut at a threshold draws straight-edged polygons, which suggest a
+    precision the map does not have. The result is clipped to the raw map's own range, so smoothing adds
+    no value the fixed colour scale would show as a new peak.
     """
     height, width = int(shape[0]), int(shape[1])
-    out = cv2.resize(
-        np.ascontiguousarray(cam, dtype=np.float32), (width, height), interpolation=cv2.INTER_LINEAR
-    )
-    return np.maximum(out, 0.0, out=out)
+    raw = np.ascontiguousarray(cam, dtype=np.float32)
+    out = cv2.resize(raw, (width, height), interpolation=cv2.INTER_CUBIC)
+    return np.clip(out, 0.0, max(float(raw.max(initial=0.0)), 0.0), out=out)
 
 
 @dataclass(frozen=True, eq=False)
@@ -116,6 +118,12 @@ class Prediction:
     heatmap_scale: float  # raw CAM value that maps to the top of the colour scale
     provider: str  # "CPU", "CUDA", ...
     elapsed_ms: float  # preprocess + run + heatmap mapping (per image for batches)
+    ood_score: float = 0.0  # out-of-distribution score (the graph's ``ood`` output)
+    ood_threshold: float = float("inf")  # above it the image is unlike the training data
+
+    @property
+    def in_distribution(self) -> bool:
+        return bool(np.isfinite(self.ood_score)) and self.ood_score <= self.ood_threshold
 
     @property
     def positive(self) -> bool:
@@ -140,7 +148,7 @@ class PneumoniaModel:
         self._requested = list(requested_providers)
         self._fallback_reason = fallback_reason
         self._operating_point = info.default_operating_point
-        self._output_names = list(OUTPUT_NAMES)
+        self._output_names = [n for n in OUTPUT_NAMES if n != "ood" or info.contract_version != "1"]
 
     # ------------------------------------------------------------------ loading
     @classmethod
@@ -187,6 +195,7 @@ class PneumoniaModel:
                 [(i.name, i.type, i.shape) for i in session.get_inputs()],
                 [(o.name, o.type, o.shape) for o in session.get_outputs()],
                 info.input_size,
+                info.contract_version,
             )
         except ModelContractError as exc:
             raise ModelContractError(f"{exc} ({source})") from exc
@@ -239,7 +248,7 @@ class PneumoniaModel:
 
     # ------------------------------------------------------------------ running
     def predict_input(self, batch: np.ndarray) -> dict[str, np.ndarray]:
-        """Raw outputs for a preprocessed float32 (N, 1, S, S) batch: {"logit", "probability", "cam"}."""
+        """Raw outputs for a preprocessed float32 (N, 1, S, S) batch: {"logit", "probability", "cam", "ood"}."""
         batch = np.asarray(batch)
         size = self._info.input_size
         if batch.dtype != np.float32 or batch.ndim != 4 or batch.shape[1:] != (1, size, size):
@@ -276,6 +285,8 @@ class PneumoniaModel:
                         heatmap_scale=self._info.heatmap_scale,
                         provider=provider,
                         elapsed_ms=per_image_ms,
+                        ood_score=float(out["ood"][i]) if "ood" in out else 0.0,
+                        ood_threshold=self._info.ood_threshold,
                     )
                 )
         return results

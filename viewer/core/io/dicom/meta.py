@@ -92,12 +92,16 @@ _AS_DAYS = {"D": 1.0, "W": 7.0, "M": 365.25 / 12.0, "Y": 365.25}
 def age_from_as(value: str) -> float | None:
     """PatientAge (VR AS, e.g. ``004Y``, ``018M``, ``010W``, ``005D``) in years.
 
-    A bare number (``"62"``, seen in real exports) is read as years.
+    A bare number (``"62"``, seen in real exports) is read as years. A zero count (``000Y``, ``000M``,
+    ``000D``) is what anonymisers and modalities write when they do not know the age: unknown (None), not
+    "under one year".
     """
     match = _AS_RE.match(value or "")
     if not match:
         return None
     count, unit = int(match.group(1)), (match.group(2) or "Y").upper()
+    if count == 0:
+        return None
     return count * _AS_DAYS[unit] / 365.25
 
 
