@@ -8,7 +8,10 @@ import sys
 
 COMMANDS = {
     "train": ("training.train", "train a model on a {NORMAL,PNEUMONIA} folder (patient-grouped validation)"),
-    "calibrate": ("training.recalibrate", "fit temperature, operating points and heatmap scale of a run again"),
+    "calibrate": (
+        "training.recalibrate",
+        "fit temperature, operating points and heatmap scale of a run again",
+    ),
     "evaluate": ("training.evaluate", "score a checkpoint or an ONNX model and write the evaluation report"),
     "export": ("training.export", "export a checkpoint to ONNX with probability and Grad-CAM outputs"),
 }
@@ -18,8 +21,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m training", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (module, help_text) in COMMANDS.items():
-        p = sub.add_parser(name, help=help_text, description=help_text,
-                           formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        p = sub.add_parser(
+            name,
+            help=help_text,
+            description=help_text,
+            formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        )
         importlib.import_module(module).add_arguments(p)
         p.set_defaults(_module=module)
     return parser

@@ -47,8 +47,19 @@ class AugmentConfig:
 PRESETS = {
     "base": AugmentConfig(),
     "strong": AugmentConfig(
-        rotate_deg=12.0, scale=0.15, stretch=0.10, translate=0.08, brightness=0.2, contrast=0.35, gamma=0.5,
-        blur_p=0.25, noise_p=0.25, tone_p=0.5, jpeg_p=0.5, border_p=0.25, marker_p=0.4,
+        rotate_deg=12.0,
+        scale=0.15,
+        stretch=0.10,
+        translate=0.08,
+        brightness=0.2,
+        contrast=0.35,
+        gamma=0.5,
+        blur_p=0.25,
+        noise_p=0.25,
+        tone_p=0.5,
+        jpeg_p=0.5,
+        border_p=0.25,
+        marker_p=0.4,
     ),
 }
 
@@ -159,7 +170,7 @@ def _erase(x: torch.Tensor, cfg: AugmentConfig, rand) -> torch.Tensor:
             c = int(corner[i])
             r0 = 2 if c in (0, 1) else h - ph - 2
             c0 = 2 if c in (0, 2) else w - pw - 2
-            x[i, :, r0:r0 + ph, c0:c0 + pw] = pfill[i]
+            x[i, :, r0 : r0 + ph, c0 : c0 + pw] = pfill[i]
     return x
 
 

@@ -84,3 +84,18 @@ def youden_threshold(probs: np.ndarray, labels: np.ndarray) -> float:
     below = probs[probs < upper]
     lower = below.max() if below.size else 0.0
     return float((upper + lower) / 2)
+
+
+def operating_points(
+    probs: np.ndarray, labels: np.ndarray, min_sensitivity: float = 0.97
+) -> dict[str, float]:
+    """The two named thresholds, defined on the calibration sample so that they mean their names:
+
+    - ``high_sensitivity``: the most specific threshold whose sensitivity has a one-sided 95% lower
+      (Wilson) bound >= ``min_sensitivity`` - never the point estimate;
+    - ``balanced``: Youden's J (sensitivity + specificity maximal).
+    """
+    return {
+        "high_sensitivity": high_sensitivity_threshold(probs, labels, min_sensitivity),
+        "balanced": youden_threshold(probs, labels),
+    }

@@ -54,7 +54,7 @@ def patient_key(file_name: str) -> str:
 
 
 def pneumonia_subtype(file_name: str) -> str:
-    """"bacteria", "virus" or "" (normal / unknown) from a Kermany file name."""
+    """ "bacteria", "virus" or "" (normal / unknown) from a Kermany file name."""
     low = Path(file_name).name.lower()
     if "_bacteria_" in low:
         return "bacteria"
@@ -200,8 +200,9 @@ def _cache_key(samples: list[Sample], size: int) -> str:
     return h.hexdigest()[:16]
 
 
-def build_cache(samples: list[Sample], cache_dir: str | Path, size: int = MODEL_INPUT_SIZE,
-                progress: bool = True) -> np.ndarray:
+def build_cache(
+    samples: list[Sample], cache_dir: str | Path, size: int = MODEL_INPUT_SIZE, progress: bool = True
+) -> np.ndarray:
     """uint8 array (N, size, size) of model-ready images, cached as .npy under ``cache_dir``."""
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)

@@ -220,11 +220,12 @@ class Scores:
     probabilities: np.ndarray  # float64 (N,), calibrated
     cams: np.ndarray  # float32 (N, h, w), raw
     subtypes: list[str]
+    ood: np.ndarray | None = None  # float64 (N,) out-of-distribution score (ONNX models)
 
 
 def score(scorer, samples: list[Sample], batch_size: int = 32, progress: bool = True) -> Scores:
     size = scorer.card.input_size
-    logits, probs, cams = [], [], []
+    logits, probs, cams, oods = [], [], [], []
     starts = range(0, len(samples), max(1, batch_size))
     if progress:
         from tqdm import tqdm
@@ -237,6 +238,8 @@ def score(scorer, samples: list[Sample], batch_size: int = 32, progress: bool = 
         logits.append(np.asarray(out["logit"], np.float32).reshape(-1))
         probs.append(np.asarray(out["probability"], np.float32).reshape(-1))
         cams.append(np.asarray(out["cam"], np.float32))
+        if "ood" in out:
+            oods.append(np.asarray(out["ood"], np.float64).reshape(-1))
     return Scores(
         files=[x.rel for x in samples],
         paths=[x.path for x in samples],
@@ -245,6 +248,7 @@ def score(scorer, samples: list[Sample], batch_size: int = 32, progress: bool = 
         probabilities=np.concatenate(probs).astype(np.float64),
         cams=np.concatenate(cams),
         subtypes=[pneumonia_subtype(x.rel) if x.label == 1 else "" for x in samples],
+        ood=np.concatenate(oods) if oods else None,
     )
 
 

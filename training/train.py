@@ -24,11 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from training.augment import PRESETS, augment, preset
-from training.calibration import (
-    fit_temperature,
-    high_sensitivity_threshold,
-    youden_threshold,
-)
+from training.calibration import fit_temperature, operating_points
 from training.data import (
     CLASSES,
     build_cache,
@@ -71,7 +67,7 @@ class TrainConfig:
     max_steps: int = 0
     cache_dir: str = ""
     input_size: int = MODEL_INPUT_SIZE
-    min_sensitivity: float = 0.95
+    min_sensitivity: float = 0.97
     progress: bool = True
     aug: str = "base"
     mixup: float = 0.0
@@ -79,47 +75,95 @@ class TrainConfig:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data", required=True, help="dataset root: {NORMAL,PNEUMONIA}/ or train/{NORMAL,PNEUMONIA}/")
-    p.add_argument("--out", required=True, help="run folder (checkpoints, split.csv, epochs.csv, calibration)")
-    p.add_argument("--arch", default="mobilenet_v2", choices=ARCHITECTURES, help="backbone (default mobilenet_v2)")
-    p.add_argument("--init", default="none",
-                   help="'imagenet' (torchvision's own weights, must be cached locally), a path to an "
-                        "ImageNet state-dict file (e.g. ../shared/weights/mobilenet_v2_imagenet.pth), or 'none'")
+    p.add_argument(
+        "--data", required=True, help="dataset root: {NORMAL,PNEUMONIA}/ or train/{NORMAL,PNEUMONIA}/"
+    )
+    p.add_argument(
+        "--out", required=True, help="run folder (checkpoints, split.csv, epochs.csv, calibration)"
+    )
+    p.add_argument(
+        "--arch", default="mobilenet_v2", choices=ARCHITECTURES, help="backbone (default mobilenet_v2)"
+    )
+    p.add_argument(
+        "--init",
+        default="none",
+        help="'imagenet' (torchvision's own weights, must be cached locally), a path to an "
+        "ImageNet state-dict file (e.g. ../shared/weights/mobilenet_v2_imagenet.pth), or 'none'",
+    )
     p.add_argument("--epochs", type=int, default=10, help="maximum epochs including frozen ones (default 10)")
-    p.add_argument("--freeze-epochs", type=int, default=1, help="first epochs with the backbone frozen (default 1)")
-    p.add_argument("--freeze-blocks", type=int, default=0,
-                   help="feature blocks kept frozen during fine-tuning, for speed (default 0 = none)")
+    p.add_argument(
+        "--freeze-epochs", type=int, default=1, help="first epochs with the backbone frozen (default 1)"
+    )
+    p.add_argument(
+        "--freeze-blocks",
+        type=int,
+        default=0,
+        help="feature blocks kept frozen during fine-tuning, for speed (default 0 = none)",
+    )
     p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--lr", type=float, default=5e-4, help="peak AdamW learning rate (cosine schedule, warm-up)")
+    p.add_argument(
+        "--lr", type=float, default=5e-4, help="peak AdamW learning rate (cosine schedule, warm-up)"
+    )
     p.add_argument("--weight-decay", type=float, default=0.05)
     p.add_argument("--label-smoothing", type=float, default=0.05)
     p.add_argument("--dropout", type=float, default=0.3)
-    p.add_argument("--pos-weight", type=float, default=None,
-                   help="BCE weight of the pneumonia class (default: n_normal / n_pneumonia)")
-    p.add_argument("--val-fraction", type=float, default=0.15, help="patient-grouped validation share of train")
+    p.add_argument(
+        "--pos-weight",
+        type=float,
+        default=None,
+        help="BCE weight of the pneumonia class (default: n_normal / n_pneumonia)",
+    )
+    p.add_argument(
+        "--val-fraction", type=float, default=0.15, help="patient-grouped validation share of train"
+    )
     p.add_argument("--seed", type=int, default=0, help="weights, order and augmentation seed")
-    p.add_argument("--split-seed", type=int, default=0,
-                   help="seed of the patient-grouped validation split (keep it fixed across ensemble members, "
-                        "so that no member trained on another's validation images)")
-    p.add_argument("--patience", type=int, default=3, help="early stopping: epochs without val-loss improvement")
+    p.add_argument(
+        "--split-seed",
+        type=int,
+        default=0,
+        help="seed of the patient-grouped validation split (keep it fixed across ensemble members, "
+        "so that no member trained on another's validation images)",
+    )
+    p.add_argument(
+        "--patience", type=int, default=3, help="early stopping: epochs without val-loss improvement"
+    )
     p.add_argument("--device", default="cpu", help="cpu or cuda (cuda uses fp16 mixed precision)")
     p.add_argument("--no-bf16", dest="bf16", action="store_false", help="CPU: disable bfloat16 autocast")
     p.add_argument("--no-channels-last", dest="channels_last", action="store_false")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: all cores)")
-    p.add_argument("--limit", type=int, default=0, help="use at most N images (seeded, both classes): smoke tests")
+    p.add_argument(
+        "--limit", type=int, default=0, help="use at most N images (seeded, both classes): smoke tests"
+    )
     p.add_argument("--max-steps", type=int, default=0, help="stop each epoch after N steps: smoke tests")
     p.add_argument("--cache-dir", default="", help="decoded-image cache (default: RUN_DIR/../.cache)")
-    p.add_argument("--min-sensitivity", type=float, default=0.95, help="sensitivity of the default operating point")
+    p.add_argument(
+        "--min-sensitivity",
+        type=float,
+        default=0.97,
+        help="default operating point: lower 95%% bound of validation sensitivity >= this",
+    )
     p.add_argument("--resume", action="store_true", help="continue from RUN_DIR/last.pt")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
-    p.add_argument("--aug", default="base", choices=sorted(PRESETS),
-                   help="augmentation preset (training/augment.py): base, or strong (exposure, tone curves, "
-                        "JPEG re-encoding, erased borders and marker patches)")
-    p.add_argument("--mixup", type=float, default=0.0,
-                   help="mixup Beta(alpha, alpha) on images and targets; 0 = off (default)")
-    p.add_argument("--swa-start", type=int, default=0,
-                   help="stochastic weight averaging of the weights at the end of epochs >= N (1-based; 0 = off); "
-                        "the average, with batch-norm statistics recomputed, is written to RUN_DIR/swa.pt")
+    p.add_argument(
+        "--aug",
+        default="base",
+        choices=sorted(PRESETS),
+        help="augmentation preset (training/augment.py): base, or strong (exposure, tone curves, "
+        "JPEG re-encoding, erased borders and marker patches)",
+    )
+    p.add_argument(
+        "--mixup",
+        type=float,
+        default=0.0,
+        help="mixup Beta(alpha, alpha) on images and targets; 0 = off (default)",
+    )
+    p.add_argument(
+        "--swa-start",
+        type=int,
+        default=0,
+        help="stochastic weight averaging of the weights at the end of epochs >= N (1-based; 0 = off); "
+        "the average, with batch-norm statistics recomputed, is written to RUN_DIR/swa.pt",
+    )
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
@@ -147,7 +191,11 @@ def _batch(images: np.ndarray, idx: np.ndarray, cfg: TrainConfig) -> torch.Tenso
 def set_stage(model, epoch: int, cfg: TrainConfig) -> str:
     frozen_all = epoch < cfg.freeze_epochs
     blocks = list(model.features.children())
-    if len(blocks) == 2 and isinstance(blocks[0], torch.nn.Sequential) and isinstance(blocks[1], torch.nn.ReLU):
+    if (
+        len(blocks) == 2
+        and isinstance(blocks[0], torch.nn.Sequential)
+        and isinstance(blocks[1], torch.nn.ReLU)
+    ):
         blocks = list(blocks[0].children()) + blocks[1:]  # densenet: Sequential(features, relu)
     for i, b in enumerate(blocks):
         trainable = not frozen_all and i >= cfg.freeze_blocks
@@ -181,7 +229,7 @@ def train_one_epoch(model, images, labels, opt, sched, cfg, epoch, pos_weight, g
 
         it = tqdm(it, desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="batch", dynamic_ncols=True)
     for step in it:
-        idx = order[step * cfg.batch_size:(step + 1) * cfg.batch_size]
+        idx = order[step * cfg.batch_size : (step + 1) * cfg.batch_size]
         x = augment(_batch(images, idx, cfg), aug, gen)
         if cfg.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
@@ -205,7 +253,9 @@ def train_one_epoch(model, images, labels, opt, sched, cfg, epoch, pos_weight, g
     return {"train_loss": total / max(seen, 1), "train_seconds": dt, "images_per_s": seen / max(dt, 1e-9)}
 
 
-def mixup(x: torch.Tensor, y: torch.Tensor, alpha: float, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+def mixup(
+    x: torch.Tensor, y: torch.Tensor, alpha: float, gen: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Zhang et al. 2018: one Beta(alpha, alpha) weight per batch, partner = a seeded permutation.
 
     The weight is the inverse CDF of a uniform drawn from the training generator (torch's Beta sampler
@@ -247,8 +297,13 @@ def evaluate(model, images, labels, cfg: TrainConfig) -> dict:
     tp, tn = int(((pred == 1) & (y == 1)).sum()), int(((pred == 0) & (y == 0)).sum())
     npos, nneg = int(y.sum()), int((1 - y).sum())
     auc = float(roc_auc_score(y, probs)) if 0 < npos < len(y) else float("nan")
-    return {"val_loss": loss, "val_auroc": auc, "val_accuracy": float((pred == y).mean()),
-            "val_sensitivity": tp / max(npos, 1), "val_specificity": tn / max(nneg, 1)}
+    return {
+        "val_loss": loss,
+        "val_auroc": auc,
+        "val_accuracy": float((pred == y).mean()),
+        "val_sensitivity": tp / max(npos, 1),
+        "val_specificity": tn / max(nneg, 1),
+    }
 
 
 def _lr_lambda(total_steps: int, warmup: int):
@@ -296,7 +351,9 @@ def resolve_pos_weight(cfg: TrainConfig, train_labels: np.ndarray) -> float:
     return float((train_labels == 0).sum() / max(train_labels.sum(), 1))
 
 
-def calibrate(model, val_images, val_labels, cfg: TrainConfig, pos_weight: float = 1.0) -> tuple[dict, np.ndarray]:
+def calibrate(
+    model, val_images, val_labels, cfg: TrainConfig, pos_weight: float = 1.0
+) -> tuple[dict, np.ndarray]:
     """Calibration of a trained model on the validation split -> (calibration dict, calibrated logits).
 
     1. ``logit_shift`` = -log(pos_weight), not fitted: BCE with ``pos_weight`` w trains the logit towards
@@ -314,10 +371,7 @@ def calibrate(model, val_images, val_labels, cfg: TrainConfig, pos_weight: float
     scale = float(np.percentile(pos_cam, 99)) if pos_cam.size else float(cam_max.max(initial=1.0))
     from sklearn.metrics import roc_auc_score
 
-    points = {
-        "high_sensitivity": high_sensitivity_threshold(probs, val_labels, cfg.min_sensitivity),
-        "youden": youden_threshold(probs, val_labels),
-    }
+    points = operating_points(probs, val_labels, cfg.min_sensitivity)
     at_points = {}
     for name, thr in points.items():
         r = rates(confusion_counts(val_labels, predict(probs, thr)))
@@ -341,19 +395,30 @@ def calibrate(model, val_images, val_labels, cfg: TrainConfig, pos_weight: float
 
 
 # Settings a resumed run may change: where and how fast it runs, and how long it goes on.
-RESUME_MAY_CHANGE = frozenset({"progress", "threads", "device", "epochs", "patience", "cache_dir", "out"})
+# min_sensitivity only shapes the calibration written at the end.
+RESUME_MAY_CHANGE = frozenset(
+    {"progress", "threads", "device", "epochs", "patience", "cache_dir", "out", "min_sensitivity"}
+)
 
 
 def check_resume_config(saved: dict, now: dict) -> None:
     """Refuse to resume with other data, model or recipe settings than the checkpoint was trained with."""
-    diff = {k: (saved.get(k), now.get(k)) for k in now if k not in RESUME_MAY_CHANGE and saved.get(k) != now.get(k)}
+    diff = {
+        k: (saved.get(k), now.get(k))
+        for k in now
+        if k not in RESUME_MAY_CHANGE and saved.get(k) != now.get(k)
+    }
     if diff:
         lines = ", ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in sorted(diff.items()))
-        raise SystemExit(f"--resume with settings that differ from the checkpoint's ({lines}); "
-                         "use the same options, or start a new run folder")
+        raise SystemExit(
+            f"--resume with settings that differ from the checkpoint's ({lines}); "
+            "use the same options, or start a new run folder"
+        )
     if saved.get("epochs") != now.get("epochs"):
-        print(f"--resume: epochs {saved.get('epochs')} -> {now.get('epochs')}; the cosine learning-rate schedule "
-              "is stretched over the new total from here on")
+        print(
+            f"--resume: epochs {saved.get('epochs')} -> {now.get('epochs')}; the cosine learning-rate schedule "
+            "is stretched over the new total from here on"
+        )
 
 
 def _trim_epoch_log(log_path: Path, start: int) -> None:
@@ -381,8 +446,12 @@ def main(args: argparse.Namespace) -> int:
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     seed_everything(cfg.seed)
-    train, val, tr_img, tr_lab, va_img, va_lab = prepare_data(cfg, out, reuse_split=bool(getattr(args, "resume", False)))
-    print(f"train {len(train)} images ({int(tr_lab.sum())} pneumonia), val {len(val)} ({int(va_lab.sum())} pneumonia)")
+    train, val, tr_img, tr_lab, va_img, va_lab = prepare_data(
+        cfg, out, reuse_split=bool(getattr(args, "resume", False))
+    )
+    print(
+        f"train {len(train)} images ({int(tr_lab.sum())} pneumonia), val {len(val)} ({int(va_lab.sum())} pneumonia)"
+    )
     pos_weight = resolve_pos_weight(cfg, tr_lab)
 
     model = build_model(cfg.arch, cfg.init, cfg.dropout).to(cfg.device)
@@ -393,7 +462,8 @@ def main(args: argparse.Namespace) -> int:
     if cfg.max_steps:
         steps_per_epoch = min(steps_per_epoch, cfg.max_steps)
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, _lr_lambda(steps_per_epoch * cfg.epochs, warmup=min(100, steps_per_epoch)))
+        opt, _lr_lambda(steps_per_epoch * cfg.epochs, warmup=min(100, steps_per_epoch))
+    )
     gen = torch.Generator().manual_seed(cfg.seed)
     start, best_loss, bad_epochs = 0, float("inf"), 0
     swa_state, swa_n = None, 0
@@ -414,8 +484,13 @@ def main(args: argparse.Namespace) -> int:
     elif getattr(args, "resume", False):
         print(f"--resume: no {last} yet, starting from epoch 1")
 
-    data_summary = {**manifest_summary(cfg.data), "n_train": len(train), "n_val": len(val),
-                    "train_pneumonia": int(tr_lab.sum()), "val_pneumonia": int(va_lab.sum())}
+    data_summary = {
+        **manifest_summary(cfg.data),
+        "n_train": len(train),
+        "n_val": len(val),
+        "train_pneumonia": int(tr_lab.sum()),
+        "val_pneumonia": int(va_lab.sum()),
+    }
     log_path = out / "epochs.csv"
     _trim_epoch_log(log_path, start)
     for epoch in range(start, cfg.epochs):
@@ -441,16 +516,37 @@ def main(args: argparse.Namespace) -> int:
             if new:
                 w.writeheader()
             w.writerow(row)
-        state = {"model": model.state_dict(), "config": asdict(cfg), "epoch": epoch, "val_metrics": row,
-                 "data_summary": data_summary, "source_commit": git_commit() or "", "classes": list(CLASSES)}
+        state = {
+            "model": model.state_dict(),
+            "config": asdict(cfg),
+            "epoch": epoch,
+            "val_metrics": row,
+            "data_summary": data_summary,
+            "source_commit": git_commit() or "",
+            "classes": list(CLASSES),
+        }
         if improved:
             _atomic_save(state, out / "best.pt")
-        _atomic_save({**state, "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
-                      "best_loss": best_loss, "bad_epochs": bad_epochs, "swa_state": swa_state, "swa_n": swa_n,
-                      "rng": {"torch": torch.get_rng_state(), "torch_gen": gen.get_state(),
-                              "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}},
-                     last)
-        print(json.dumps({k: (round(v, 5) if isinstance(v, float) else v) for k, v in row.items()}), flush=True)
+        _atomic_save(
+            {
+                **state,
+                "optimizer": opt.state_dict(),
+                "scheduler": sched.state_dict(),
+                "best_loss": best_loss,
+                "bad_epochs": bad_epochs,
+                "swa_state": swa_state,
+                "swa_n": swa_n,
+                "rng": {
+                    "torch": torch.get_rng_state(),
+                    "torch_gen": gen.get_state(),
+                    "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+                },
+            },
+            last,
+        )
+        print(
+            json.dumps({k: (round(v, 5) if isinstance(v, float) else v) for k, v in row.items()}), flush=True
+        )
 
     if swa_n:
         finalize_swa(out, model, swa_state, swa_n, tr_img, va_img, va_lab, cfg, pos_weight)
@@ -470,8 +566,12 @@ def swa_update(avg: dict | None, n: int, model) -> tuple[dict, int]:
 def recompute_bn(model, images: np.ndarray, cfg: TrainConfig, batch_size: int = 64) -> None:
     """Batch-norm running statistics of the trainable blocks re-estimated on un-augmented training images
     (averaged weights do not match any epoch's statistics); frozen blocks keep theirs."""
-    bns = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
-           and any(p.requires_grad for p in m.parameters())]
+    bns = [
+        m
+        for m in model.modules()
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
+        and any(p.requires_grad for p in m.parameters())
+    ]
     model.eval()
     for m in bns:
         m.reset_running_stats()
@@ -498,8 +598,13 @@ def finalize_swa(out: Path, model, swa_state, swa_n, tr_img, va_img, va_lab, cfg
     print(f"swa over {swa_n} epochs:", json.dumps({k: round(v, 5) for k, v in row.items()}), flush=True)
     calib, _ = calibrate(model, va_img, va_lab, cfg, pos_weight)
     template = torch.load(out / "best.pt", map_location="cpu", weights_only=False)  # config, data summary
-    swa = {**{k: v for k, v in template.items() if k not in ("model", "calibration")}, "model": model.state_dict(),
-           "val_metrics": row, "swa_epochs": swa_n, "calibration": calib}
+    swa = {
+        **{k: v for k, v in template.items() if k not in ("model", "calibration")},
+        "model": model.state_dict(),
+        "val_metrics": row,
+        "swa_epochs": swa_n,
+        "calibration": calib,
+    }
     _atomic_save(swa, out / "swa.pt")
 
 

@@ -1,8 +1,8 @@
-"""Export: ONNX Runtime agrees with PyTorch and with pytorch-grad-cam; the file honours the contract."""
+"""Export: ONNX Runtime agrees with PyTorch and with pytorch-grad-cam (one network and an ensemble), the OOD
+output with its PyTorch and NumPy forms, and the file honours the contract."""
 
 from __future__ import annotations
 
-import argparse
 import csv
 from pathlib import Path
 
@@ -18,35 +18,68 @@ from pytorch_grad_cam import GradCAM  # noqa: E402
 from pytorch_grad_cam.utils.image import scale_cam_image  # noqa: E402
 from pytorch_grad_cam.utils.model_targets import BinaryClassifierOutputTarget  # noqa: E402
 
-from training.checkpoint import calibration_of, load_checkpoint  # noqa: E402
+from training.checkpoint import load_checkpoint  # noqa: E402
 from training.export import (  # noqa: E402
     MAX_OPSET,
-    add_arguments,
+    ExportStats,
+    OnnxExportWrapper,
     atomic_write_bytes,
     export_bytes,
     export_onnx,
-    main,
+    torch_reference,
+    weights_sha256,
 )
 from training.models import build_model  # noqa: E402
-from viewer.core.model import Key, ModelContractError, read_contract  # noqa: E402
+from training.ood import DEFAULT_TAPS, OodHead, fit_member, member_scores_np, pooled_features  # noqa: E402
+from viewer.core.model import CALIBRATION_INITIALIZERS, Key, ModelContractError, read_contract  # noqa: E402
 from viewer.core.model.inference import PneumoniaModel  # noqa: E402
 from viewer.core.preprocess import MODEL_INPUT_SIZE, RESIZE_POLICY, prepare_model_input  # noqa: E402
 
 CALIBRATION = {
     "temperature": 1.7,
-    "operating_points": {"high_sensitivity": 0.21, "youden": 0.64},
+    "logit_shift": 0.25,
+    "operating_points": {"high_sensitivity": 0.21, "balanced": 0.64},
     "default_operating_point": "high_sensitivity",
     "heatmap_scale": 0.042,
     "val_metrics": {"roc_auc": 0.991, "n": 787},
+    "source": {"kind": "validation", "name": "test split", "n": 787},
 }
 CKPT_INFO = {
     "config": {"arch": "mobilenet_v2", "dropout": 0.2, "input_size": MODEL_INPUT_SIZE, "lr": 5e-4},
     "epoch": 7,
     "val_metrics": {"val_auroc": 0.99},
-    "calibration": CALIBRATION,
     "data_summary": {"manifest_sha256": "ab" * 32, "counts": {"NORMAL": 1341, "PNEUMONIA": 3875}},
     "source_commit": "0123456789abcdef0123456789abcdef01234567",
 }
+OOD_COMPONENTS = 4
+
+
+def _training_like(n: int = 16) -> tuple[np.ndarray, np.ndarray]:
+    """uint8 (n, 224, 224) smooth radial images with varied exposure, and alternating labels: enough for
+    a small OOD fit in tests (real statistics come from the training split)."""
+    yy, xx = np.mgrid[0:224, 0:224].astype(np.float32) / 223
+    rng = np.random.default_rng(5)
+    imgs = []
+    for i in range(n):
+        base = np.clip(1.1 - np.hypot(xx - 0.5 + 0.02 * i, yy - 0.5) * (1.3 + 0.05 * i), 0, 1)
+        imgs.append(np.clip(base * rng.uniform(0.6, 1.0) * 255 + rng.normal(0, 6, base.shape), 0, 255))
+    return np.stack(imgs).astype(np.uint8), np.arange(n) % 2
+
+
+def stats_for(members, calibration: dict = CALIBRATION) -> ExportStats:
+    images, labels = _training_like()
+    ood_stats = []
+    for net in members:
+        _, feats = pooled_features(net, images, DEFAULT_TAPS)
+        ood_stats.append(fit_member(feats, labels, DEFAULT_TAPS, OOD_COMPONENTS))
+    ood = {
+        "method": "mahalanobis-tied-shrinkage-pca",
+        "threshold": 2.5,
+        "quantile": 99.0,
+        "taps": list(DEFAULT_TAPS),
+        "components": OOD_COMPONENTS,
+    }
+    return ExportStats(ood_stats, ood, calibration)
 
 
 def _pearson(a: np.ndarray, b: np.ndarray) -> float:
@@ -84,9 +117,18 @@ def mobilenet(shared_dir: Path):
 
 
 @pytest.fixture(scope="module")
-def mobilenet_export(mobilenet):
-    data, info, _, _ = export_bytes(mobilenet, CKPT_INFO)
+def mobilenet_stats(mobilenet) -> ExportStats:
+    return stats_for([mobilenet])
+
+
+@pytest.fixture(scope="module")
+def mobilenet_export(mobilenet, mobilenet_stats):
+    data, info, _, _ = export_bytes(mobilenet, CKPT_INFO, mobilenet_stats)
     return data, info
+
+
+def _probability(logit, info):
+    return 1 / (1 + np.exp(-(logit.astype(np.float64) + info.logit_shift) / info.temperature))
 
 
 def _torch_outputs(model, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -127,7 +169,7 @@ def test_ort_logits_match_pytorch_on_kermany(mobilenet, mobilenet_export, kerman
     logit, cam = _torch_outputs(mobilenet, kermany_batch)
     assert np.abs(out["logit"] - logit).max() <= 1e-4
     assert np.ptp(logit) > 0.01, "degenerate test: the images give the same logit"
-    np.testing.assert_allclose(out["probability"], 1 / (1 + np.exp(-logit / info.temperature)), atol=1e-6)
+    np.testing.assert_allclose(out["probability"], _probability(logit, info), atol=1e-6)
     np.testing.assert_allclose(out["cam"], cam, rtol=1e-4, atol=1e-5 * cam.max())
     assert out["cam"].shape == (len(kermany_batch), 7, 7)
 
@@ -146,7 +188,7 @@ def test_predict_on_real_image_maps_heatmap_to_frame(mobilenet_export, kermany_i
     raw = runtime.predict_input(prepare_model_input(grey))
     assert pred.heatmap.shape == grey.shape and pred.heatmap.dtype == np.float32
     assert pred.logit == pytest.approx(float(raw["logit"][0]), abs=1e-6)
-    # bilinear upsampling neither invents heat nor exceeds the raw map's range
+    # the smooth upsampling neither invents heat nor exceeds the raw map's range
     assert pred.heatmap.min() >= 0 and pred.heatmap.max() <= raw["cam"].max() + 1e-6
     assert pred.heatmap.max() >= 0.5 * raw["cam"].max()
     assert pred.threshold == CALIBRATION["operating_points"]["high_sensitivity"]
@@ -159,7 +201,7 @@ def test_densenet161_export_matches_pytorch_and_grad_cam(kermany_batch):
     torch.manual_seed(1)
     model = build_model("densenet161", "none").eval()
     ckpt = {**CKPT_INFO, "config": {**CKPT_INFO["config"], "arch": "densenet161"}}
-    data, info, logit_diff, _ = export_bytes(model, ckpt)
+    data, info, logit_diff, _ = export_bytes(model, ckpt, stats_for([model]))
     assert info.architecture == "densenet161"
     batch = kermany_batch[:2]
     runtime = PneumoniaModel.from_bytes(data, force_cpu=True)
@@ -189,6 +231,8 @@ def test_metadata_round_trips(mobilenet_export):
     assert info.temperature == pytest.approx(CALIBRATION["temperature"])
     assert info.operating_points == CALIBRATION["operating_points"]
     assert info.default_operating_point == "high_sensitivity" and info.threshold == 0.21
+    assert info.logit_shift == 0.25 and info.members == 1 and info.ood["threshold"] == 2.5
+    assert info.calibration == CALIBRATION["source"] and len(info.weights_sha256) == 64
     assert info.heatmap_scale == pytest.approx(CALIBRATION["heatmap_scale"])
     assert info.validation_metrics == CALIBRATION["val_metrics"]
     assert info.training_data == CKPT_INFO["data_summary"]
@@ -203,12 +247,14 @@ def test_metadata_round_trips(mobilenet_export):
 
     model = onnx.load_from_string(data)
     props = {p.key: p.value for p in model.metadata_props}  # onnx's own parser sees the same metadata
-    assert props[Key.CONTRACT] == "1" and props[Key.INTEGRITY] == info.integrity
+    assert props[Key.CONTRACT] == "2" and props[Key.INTEGRITY] == info.integrity
     assert float(props[Key.TEMPERATURE]) == pytest.approx(1.7)
     onnx.checker.check_model(model, full_check=True)
     assert max(o.version for o in model.opset_import if o.domain in ("", "ai.onnx")) <= MAX_OPSET
     assert [i.name for i in model.graph.input] == ["image"]
-    assert [o.name for o in model.graph.output] == ["logit", "probability", "cam"]
+    assert [o.name for o in model.graph.output] == ["logit", "probability", "cam", "ood"]
+    assert {i.name for i in model.graph.initializer} >= set(CALIBRATION_INITIALIZERS)
+    assert weights_sha256(data) == info.weights_sha256
     # self-contained: no external-data tensors
     assert all(
         t.data_location == onnx.TensorProto.DEFAULT and not t.external_data for t in model.graph.initializer
@@ -233,26 +279,13 @@ def test_tampered_weights_are_refused(mobilenet_export):
         PneumoniaModel.from_bytes(model.SerializeToString(), force_cpu=True)
 
 
-def test_uncalibrated_checkpoint_exports_neutral_defaults(mobilenet):
-    ckpt = {"config": {"arch": "mobilenet_v2", "dropout": 0.2}}
-    with pytest.warns(UserWarning, match="heatmap_scale"):
-        data, info, _, _ = export_bytes(mobilenet, ckpt, verify=False)
-    assert not info.calibrated
-    assert (
-        info.temperature == 1.0 and info.operating_points == {"uncalibrated": 0.5} and info.threshold == 0.5
-    )
-    assert info.heatmap_scale == 1.0
-    assert calibration_of(ckpt)["heatmap_scale"] is None
-    assert PneumoniaModel.from_bytes(data, force_cpu=True).threshold == 0.5
-
-
-def test_export_refuses_to_overwrite_and_writes_atomically(mobilenet, tmp_path):
+def test_export_refuses_to_overwrite_and_writes_atomically(mobilenet, mobilenet_stats, tmp_path):
     out = tmp_path / "model.onnx"
     out.write_bytes(b"precious")
     with pytest.raises(FileExistsError):
-        export_onnx(mobilenet, CKPT_INFO, out)
+        export_onnx(mobilenet, CKPT_INFO, mobilenet_stats, out)
     assert out.read_bytes() == b"precious"
-    result = export_onnx(mobilenet, CKPT_INFO, out, force=True, verify=False)
+    result = export_onnx(mobilenet, CKPT_INFO, mobilenet_stats, out, force=True, verify=False)
     assert result.path == out and out.stat().st_size == result.size_bytes
     assert PneumoniaModel.load(out, force_cpu=True).info == result.info
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.onnx"]  # no temporary or .data files
@@ -270,9 +303,9 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_opset_above_17_is_refused(mobilenet):
+def test_opset_above_17_is_refused(mobilenet, mobilenet_stats):
     with pytest.raises(ValueError, match="opset"):
-        export_bytes(mobilenet, CKPT_INFO, opset=18, verify=False)
+        export_bytes(mobilenet, CKPT_INFO, mobilenet_stats, opset=18, verify=False)
 
 
 # --------------------------------------------------------------------------- checkpoint + CLI
@@ -302,48 +335,80 @@ def test_load_checkpoint_rejects_other_files(tmp_path):
         load_checkpoint(tmp_path / "missing.pt")
 
 
-def test_cli_main_exports_and_refuses_overwrite(mobilenet, tmp_path, capsys):
-    ckpt = _save_checkpoint(mobilenet, tmp_path / "ckpt.pt")
-    out = tmp_path / "m.onnx"
-    parser = add_arguments(argparse.ArgumentParser())
-    args = parser.parse_args(["--checkpoint", str(ckpt), "--out", str(out), "--model-version", "1.2.3"])
-    assert main(args) == 0
-    assert PneumoniaModel.load(out, force_cpu=True).info.version == "1.2.3"
-    assert "max |logit diff|" in capsys.readouterr().out
-    with pytest.raises(SystemExit, match="exists"):
-        main(args)
-    with pytest.raises(SystemExit, match="calibration-data"):
-        main(parser.parse_args(["--checkpoint", str(ckpt), "--out", str(out), "--quantize", "int8"]))
+# --------------------------------------------------------------------------- ensemble and OOD
 
 
-# --------------------------------------------------------------------------- int8
+@pytest.fixture(scope="module")
+def ensemble(shared_dir: Path):
+    members = []
+    for seed in (11, 12, 13):
+        torch.manual_seed(seed)
+        members.append(
+            build_model("mobilenet_v2", str(shared_dir / "weights" / "mobilenet_v2_imagenet.pth")).eval()
+        )
+    stats = stats_for(members)
+    data, info, _, _ = export_bytes(members, CKPT_INFO, stats)
+    return members, stats, data, info
 
 
-@pytest.mark.slow
 @pytest.mark.shared
-def test_int8_quantisation_keeps_outputs_and_float_head(mobilenet_export, kermany_dir, kermany_batch):
-    from training.quantize import head_nodes, quantize_bytes
-
-    data, info = mobilenet_export
-    qdata, qinfo, stats = quantize_bytes(data, kermany_dir / "train", count=32)
-    assert qinfo.precision == "int8" and qinfo.integrity != info.integrity
-    assert qinfo.temperature == info.temperature and qinfo.heatmap_scale == info.heatmap_scale
-    qmodel = onnx.load_from_string(qdata)
-    onnx.checker.check_model(qmodel, full_check=True)
-    ops = [n.op_type for n in qmodel.graph.node]
-    assert ops.count("QuantizeLinear") > 20 and {o.domain for o in qmodel.opset_import} == {""}
-    # the head after the feature map is float: its Gemm/CAM-Conv weights are plain float initialisers
-    producers = {o: n for n in qmodel.graph.node for o in n.output}
-    head = set(head_nodes(qmodel))
-    for node in qmodel.graph.node:
-        if node.name in head and node.op_type in ("Gemm", "Conv"):
-            assert node.input[1] not in producers, f"{node.name} weight is dequantised"
-    runtime = PneumoniaModel.from_bytes(qdata, force_cpu=True)
-    ref = PneumoniaModel.from_bytes(data, force_cpu=True).predict_input(kermany_batch)
+def test_ensemble_onnx_is_the_mean_of_its_members(ensemble, kermany_batch):
+    members, stats, data, info = ensemble
+    runtime = PneumoniaModel.from_bytes(data, force_cpu=True)
     out = runtime.predict_input(kermany_batch)
-    assert out["cam"].shape == ref["cam"].shape
-    assert stats["logit_pearson"] > 0.9 and stats["median_cam_pearson"] > 0.8, stats
-    assert np.abs(out["logit"] - ref["logit"]).max() < 1.0
+    member_logits = np.stack([_torch_outputs(m, kermany_batch)[0] for m in members])
+    member_cams = np.stack([_torch_outputs(m, kermany_batch)[1] for m in members])
+    assert np.ptp(member_logits, axis=0).max() > 0.01, "degenerate test: the members agree exactly"
+    assert np.abs(out["logit"] - member_logits.mean(0)).max() <= 1e-4
+    np.testing.assert_allclose(out["probability"], _probability(member_logits.mean(0), info), atol=1e-6)
+    for i in range(len(kermany_batch)):
+        assert _pearson(out["cam"][i], member_cams.mean(0)[i]) >= 0.999
+    assert info.members == 3 and info.name.endswith("-x3")
+    for member in members:  # each member's own map is Grad-CAM (pytorch-grad-cam) of that member
+        single, _, _, _ = export_bytes(member, CKPT_INFO, stats_for([member]), verify=False)
+        _grad_cam_check(member, PneumoniaModel.from_bytes(single, force_cpu=True), kermany_batch[:2])
+
+
+@pytest.mark.shared
+def test_ood_output_matches_pytorch_and_numpy(ensemble, kermany_batch):
+    members, stats, data, _ = ensemble
+    out = PneumoniaModel.from_bytes(data, force_cpu=True).predict_input(kermany_batch)
+    heads = [OodHead(s) for s in stats.ood_stats]
+    ref = torch_reference(members, heads, kermany_batch)["ood"]
+    np.testing.assert_allclose(out["ood"], ref, rtol=1e-4)
+    u8 = np.rint(kermany_batch[:, 0] * 255).astype(np.uint8)
+    by_numpy = np.mean(
+        [
+            member_scores_np(pooled_features(m, u8, DEFAULT_TAPS)[1], s)
+            for m, s in zip(members, stats.ood_stats, strict=True)
+        ],
+        axis=0,
+    )
+    np.testing.assert_allclose(out["ood"], by_numpy, rtol=1e-3)
+    assert (out["ood"] > 0).all()
+
+
+def test_ood_head_scores_training_images_lower_than_noise(mobilenet, mobilenet_stats):
+    images, _ = _training_like()
+    noise = np.random.default_rng(1).integers(0, 256, (4, 224, 224), dtype=np.uint8)
+    head = OodHead(mobilenet_stats.ood_stats[0])
+    wrapper = OnnxExportWrapper(mobilenet, [head]).eval()
+    with torch.no_grad():
+        own = wrapper(torch.from_numpy(images[:4, None].astype(np.float32) / 255))[2]
+        far = wrapper(torch.from_numpy(noise[:, None].astype(np.float32) / 255))[2]
+    assert float(far.min()) > 5 * float(own.max())
+
+
+@pytest.mark.shared
+def test_a_model_with_random_weights_gives_a_different_map(mobilenet, shared_dir, kermany_batch):
+    """Sanity check (Adebayo et al. 2018): a CAM that does not change when the weights do is broken."""
+    torch.manual_seed(99)
+    scrambled = build_model("mobilenet_v2", "none").eval()  # random backbone and head
+    _, cam_trained = _torch_outputs(mobilenet, kermany_batch)
+    _, cam_random = _torch_outputs(scrambled, kermany_batch)
+    for i in range(len(kermany_batch)):
+        assert np.ptp(cam_random[i]) > 0 and np.ptp(cam_trained[i]) > 0
+        assert abs(_pearson(cam_trained[i], cam_random[i])) < 0.5, i
 
 
 def test_model_metadata_keeps_no_local_paths():
