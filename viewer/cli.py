@@ -2,7 +2,10 @@
 
 Subcommands (``build_parser()`` returns the subparsers so more can be added, e.g. ``predict``):
 
-- ``info FILE [--json] [--tags]``: what the file is and how it will be displayed.
+- ``info FILE [--json] [--tags]``: what the file is and how it will be displayed. When the header is
+  readable but the pixel data is not (truncated, undecodable), the header is still printed with a
+  "Pixel data" line naming the problem (``pixel_problem`` in JSON), the error goes to stderr and the
+  exit status is 2.
 - ``render FILE OUT.png [--frame N] [--window C W] [--force]``: the display rendering (default
   window unless ``--window``), written atomically; an existing OUT is kept unless ``--force``.
 - ``predict FILE... [--json] [--model M] [--force-cpu]``: the AI result of each file through the gate,
@@ -26,10 +29,10 @@ import cv2
 
 from viewer.config import APP_NAME, CLI_NAME, RESEARCH_USE, app_version
 from viewer.core.display import default_window, presets, render
-from viewer.core.errors import StudyError
+from viewer.core.errors import CorruptPixelDataError, StudyError, UnsupportedCompressionError
 from viewer.core.files import write_atomic
-from viewer.core.io import load_study
-from viewer.core.study import Study, VoiLut, WindowPreset
+from viewer.core.io import load_header, load_study
+from viewer.core.study import Study, StudyMetadata, VoiLut, WindowPreset
 
 PROG = CLI_NAME
 EXIT_ERROR = 2
@@ -98,23 +101,55 @@ def window_dict(window: WindowPreset | VoiLut) -> dict:
 
 def describe(study: Study, tags: bool = False) -> dict:
     """Everything ``info`` reports, JSON-serialisable."""
-    meta = study.meta
+    return describe_meta(
+        study.meta,
+        study.path,
+        window_dict(default_window(study)),
+        [window_dict(w) for w in presets(study)],
+        frames=study.n_frames,
+        tags=tags,
+    )
+
+
+def describe_header(meta: StudyMetadata, path: str, problem: str, tags: bool = False) -> dict:
+    """What ``info`` reports when only the header could be read: no automatic window or computed
+    presets (they need the pixels), and ``pixel_problem`` says why the pixels are unusable."""
+    try:
+        default: dict | None = window_dict(default_window(meta))
+    except ValueError:  # automatic window: needs the pixel values
+        default = None
+    out = describe_meta(
+        meta, path, default, [window_dict(w) for w in presets(meta)], frames=meta.n_frames, tags=tags
+    )
+    out["pixel_problem"] = problem
+    return out
+
+
+def describe_meta(
+    meta: StudyMetadata,
+    path: str,
+    default: dict | None,
+    windows: list[dict],
+    *,
+    frames: int,
+    tags: bool = False,
+) -> dict:
     spacing = meta.pixel_spacing
     out = {
-        "file": study.path,
+        "file": path,
         "format": meta.source_format,
         "transfer_syntax": meta.transfer_syntax,
         "rows": meta.rows,
         "columns": meta.columns,
-        "frames": study.n_frames,
+        "frames": frames,
         "bits_allocated": meta.bits_allocated,
         "bits_stored": meta.bits_stored,
         "photometric": meta.photometric,
         "presentation_lut_shape": meta.presentation_lut_shape,
         "inverted_for_display": meta.inverted,
         "was_colour": meta.was_colour,
-        "default_window": window_dict(default_window(study)),
-        "presets": [window_dict(w) for w in presets(study)],
+        "default_window": default,
+        "presets": windows,
         "pixel_spacing": {"row_mm": spacing.row_mm, "col_mm": spacing.col_mm, "source": spacing.source.value},
         "patient": asdict(meta.patient),
         "study": asdict(meta.study),
@@ -125,7 +160,9 @@ def describe(study: Study, tags: bool = False) -> dict:
     return out
 
 
-def _window_text(w: dict) -> str:
+def _window_text(w: dict | None) -> str:
+    if w is None:
+        return "automatic (computed from the pixel data)"
     if w["type"] == "voi_lut":
         return f"VOI LUT '{w['name']}' ({w['entries']} entries, {w['bits']}-bit)"
     name = f" '{w['name']}'" if w["name"] else ""
@@ -165,6 +202,8 @@ def format_text(d: dict) -> str:
         ("SOP class", s["sop_class"] or "-"),
     ]
     lines += [("Notice", n) for n in d["notices"]]
+    if "pixel_problem" in d:
+        lines.append(("Pixel data", d["pixel_problem"]))
     text = "\n".join(f"{k + ':':22s}{v}" for k, v in lines)
     if "tags" in d:
         text += "\n\n" + "\n".join(f"{t:13s} {kw:40s} {vr:3s} {val}" for t, kw, vr, val in d["tags"])
@@ -172,9 +211,19 @@ def format_text(d: dict) -> str:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    d = describe(load_study(args.file), tags=args.tags)
+    status = 0
+    try:
+        d = describe(load_study(args.file), tags=args.tags)
+    except (CorruptPixelDataError, UnsupportedCompressionError) as exc:
+        try:  # the pixels are unusable: describe the header if it can be read
+            meta = load_header(args.file)
+        except StudyError:
+            raise exc from None
+        d = describe_header(meta, args.file, exc.message, tags=args.tags)
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        status = EXIT_ERROR
     print(json.dumps(d, indent=2, ensure_ascii=False) if args.json else format_text(d))
-    return 0
+    return status
 
 
 # --- render ---------------------------------------------------------------------------------------

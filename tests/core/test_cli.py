@@ -214,3 +214,27 @@ def test_info_on_real_chest(dicom_dir, capsys):
         and "INVERSE" in out
         and "inverted for display" in out
     )
+
+
+def test_info_prints_header_when_pixels_are_damaged(chest_dcm, tmp_path, capsys):
+    """Issue #15 item 5: a readable header with truncated pixel data is described, the problem named."""
+    data = chest_dcm.read_bytes()
+    cut = tmp_path / "cut.dcm"
+    cut.write_bytes(data[:-100])  # the last 50 pixels are missing
+    assert cli.main(["info", str(cut)]) == 2
+    captured = capsys.readouterr()
+    assert "50 x 40 pixels" in captured.out and "Doe^Jane, ID42, F" in captured.out
+    assert "C 2048 / W 4096 LINEAR 'DEFAULT'" in captured.out
+    pixel_line = [ln for ln in captured.out.splitlines() if ln.startswith("Pixel data:")]
+    assert len(pixel_line) == 1 and "damaged or incomplete" in pixel_line[0]
+    assert captured.err.startswith("pneumoscope-cli: error: cut.dcm:") and captured.err.count("\n") == 1
+    assert cli.main(["info", "--json", str(cut)]) == 2
+    d = json.loads(capsys.readouterr().out)
+    assert d["rows"] == 40 and "damaged or incomplete" in d["pixel_problem"]
+
+
+@pytest.mark.shared
+def test_info_on_truncated_real_file(dicom_dir, capsys):
+    assert cli.main(["info", str(dicom_dir / "broken" / "MR_truncated.dcm")]) == 2
+    out = capsys.readouterr().out
+    assert "64 x 64 pixels" in out and "MR Image Storage" in out and "8130 vs 8192 bytes" in out

@@ -16,9 +16,9 @@ from viewer.core.io.sniff import SUPPORTED_SUFFIXES, is_probably_study, sniff_fo
 
 if TYPE_CHECKING:
     from viewer.core.io.common import DEFAULT_MAX_PIXELS, MAX_SIDE
-    from viewer.core.io.load import load_study
+    from viewer.core.io.load import load_header, load_study
 
-_LAZY = {"load_study": "load", "DEFAULT_MAX_PIXELS": "common", "MAX_SIDE": "common"}
+_LAZY = {"load_study": "load", "load_header": "load", "DEFAULT_MAX_PIXELS": "common", "MAX_SIDE": "common"}
 
 
 def __getattr__(name: str) -> object:
@@ -34,6 +34,7 @@ __all__ = [
     "MAX_SIDE",
     "SUPPORTED_SUFFIXES",
     "is_probably_study",
+    "load_header",
     "load_study",
     "sniff_format",
 ]

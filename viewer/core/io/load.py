@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from viewer.core.errors import (
     CorruptPixelDataError,
@@ -23,14 +25,15 @@ from viewer.core.errors import (
     StudyError,
 )
 from viewer.core.io.common import DEFAULT_MAX_PIXELS, short_detail
-from viewer.core.io.dicom.read import load_dicom
+from viewer.core.io.dicom.read import load_dicom, read_header
 from viewer.core.io.raster import RASTER_SUFFIXES, load_raster
 from viewer.core.io.sniff import OTHER_FORMATS, sniff_format
-from viewer.core.study import Study
+from viewer.core.study import Study, StudyMetadata
 
-__all__ = ["load_study"]
+__all__ = ["load_header", "load_study"]
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def _not_an_image(path: Path, head: bytes) -> NotAnImageError:
@@ -80,8 +83,31 @@ def load_study(path: str | os.PathLike[str], *, max_pixels: int = DEFAULT_MAX_PI
     decoding); a side longer than ``MAX_SIDE`` is refused too. Raises only ``StudyError`` subclasses.
     """
     p = Path(path)
+    return _boundary(p, lambda: _load(p, max_pixels))  # decoder warnings: io.common._configure_decoders
+
+
+def load_header(path: str | os.PathLike[str]) -> StudyMetadata:
+    """The metadata of a DICOM image file without decoding its pixels (to describe a file whose pixel
+    data is damaged). Raises only ``StudyError`` subclasses; ``NotAnImageError`` for non-DICOM files."""
+    p = Path(path)
+
+    def read() -> StudyMetadata:
+        try:
+            with open(p, "rb") as f:
+                head = f.read(132)
+        except OSError as exc:
+            raise StudyError(f"The file cannot be read ({exc.strerror or exc}).", p) from None
+        if sniff_format(head) not in ("DICOM", "ACR-NEMA") and p.suffix.lower() not in (".dcm", ".dicom"):
+            raise _not_an_image(p, head)
+        return read_header(p)
+
+    return _boundary(p, read)
+
+
+def _boundary(p: Path, work: Callable[[], T]) -> T:
+    """Run ``work``; let only ``StudyError`` subclasses out (see the module docstring)."""
     try:
-        return _load(p, max_pixels)  # decoder warnings: see io_common._configure_decoders
+        return work()
     except StudyError:
         raise
     except MemoryError:
@@ -91,7 +117,7 @@ def load_study(path: str | os.PathLike[str], *, max_pixels: int = DEFAULT_MAX_PI
     except (KeyboardInterrupt, SystemExit, GeneratorExit):
         raise
     except BaseException as exc:  # the boundary: no decoder exception escapes (pyo3 panics included)
-        log.debug("load_study(%s) failed", p, exc_info=True)
+        log.debug("reading %s failed", p, exc_info=True)
         raise CorruptPixelDataError(
             f"The file is damaged and cannot be opened ({type(exc).__name__}: {short_detail(exc)}).", p
         ) from None

@@ -282,6 +282,21 @@ def load_dicom(path: Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Study:
     return Study(path=str(path), frames=frames, meta=meta)
 
 
+def read_header(path: Path) -> StudyMetadata:
+    """The metadata of a DICOM image without decoding its pixel data.
+
+    For describing a file whose pixels cannot be decoded (``pneumoscope-cli info`` on a truncated file):
+    the same reading and validation as :func:`load_dicom` up to the pixel data, which is never touched.
+    A colour image's windows are not read (they are only used after the conversion to grey).
+    """
+    ds, fmt, notices = read_dataset(path)
+    check_has_image(ds, path)
+    geom, more = image_geometry(ds, path)
+    tsuid = dm.text(ds.file_meta, "TransferSyntaxUID")
+    was_colour = geom.samples > 1 or geom.photometric == "PALETTE COLOR"
+    return build_metadata(ds, geom, fmt, tsuid, was_colour, notices + more)
+
+
 def _usable_windows(
     presets: tuple[WindowPreset, ...], values: tuple[float, float] | None
 ) -> tuple[tuple[WindowPreset, ...], list[str]]:
