@@ -323,7 +323,7 @@ def test_jpeg2000_fast_path_is_used_for_the_canon_chest(dicom_dir):
 def test_patient_and_study_fields(dicom_dir):
     meta = load_study(dicom_dir / "chest" / "wg04_RG1_UNCI.dcm").meta
     assert meta.patient.name == "CompressedSamples^RG1" and meta.patient.id == "9RG1"
-    assert meta.patient.sex == "F" and meta.patient.birth_date == "19400305"
+    assert meta.patient.sex == "F" and meta.patient.birth_date == "1940-03-05"
     expected_age = (date(2004, 8, 26) - date(1940, 3, 5)).days / 365.25  # StudyDate - PatientBirthDate
     assert meta.patient.age_years == pytest.approx(expected_age, abs=0.006)
     assert (

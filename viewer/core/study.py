@@ -56,15 +56,15 @@ class PatientInfo:
     name: str = ""
     id: str = ""
     sex: str = ""
-    birth_date: str = ""  # DICOM DA, YYYYMMDD, or ""
+    birth_date: str = ""  # ISO 8601 YYYY-MM-DD (read from DICOM DA), or "" when absent or unreadable
     age: str = ""  # DICOM AS as found, e.g. "004Y", or ""
     age_years: float | None = None  # from PatientAge, else birth date and study date
 
 
 @dataclass(frozen=True)
 class StudyInfo:
-    date: str = ""
-    time: str = ""
+    date: str = ""  # ISO 8601 YYYY-MM-DD (read from DICOM DA / DT), or "" when absent or unreadable
+    time: str = ""  # ISO 8601 HH:MM:SS[.ffffff] (read from DICOM TM / DT), or ""
     description: str = ""
     series_description: str = ""
     modality: str = ""

@@ -10,11 +10,20 @@ from viewer.core.study import StudyMetadata, VoiLut, WindowPreset
 
 
 def format_date(da: str) -> str:
-    """DICOM DA ``YYYYMMDD`` -> ``YYYY-MM-DD`` (anything else unchanged)."""
+    """DICOM DA ``YYYYMMDD`` -> ``YYYY-MM-DD`` (anything else unchanged: the loader already gives ISO dates,
+    :mod:`viewer.core.io.dicom.meta` parses DA / TM / DT with pydicom)."""
     da = (da or "").strip()
     if len(da) == 8 and da.isdigit():
         return f"{da[:4]}-{da[4:6]}-{da[6:]}"
     return da
+
+
+def format_time(iso: str) -> str:
+    """The loader's ISO time ``HH:MM:SS[.ffffff]`` -> ``HH:MM`` for the overlay ("" for anything else)."""
+    iso = (iso or "").strip()
+    if len(iso) >= 5 and iso[2] == ":" and iso[:2].isdigit() and iso[3:5].isdigit():
+        return iso[:5]
+    return ""
 
 
 def format_person_name(pn: str) -> str:
@@ -67,11 +76,7 @@ def corner_texts(meta: StudyMetadata | None, state: DisplayState | None) -> dict
         line
         for line in (
             s.institution,
-            " ".join(
-                v
-                for v in (format_date(s.date), s.time[:2] + ":" + s.time[2:4] if len(s.time) >= 4 else "")
-                if v
-            ),
+            " ".join(v for v in (format_date(s.date), format_time(s.time)) if v),
             s.description,
             s.series_description,
         )

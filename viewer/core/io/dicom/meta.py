@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import date
+from datetime import date, datetime, time
 
 import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.uid import UID
-from pydicom.valuerep import DA
+from pydicom.valuerep import DA, DT, TM
 
 from viewer.core.study import (
     PatientInfo,
@@ -105,17 +105,65 @@ def age_from_as(value: str) -> float | None:
     return count * _AS_DAYS[unit] / 365.25
 
 
+_LEGACY_TM_RE = re.compile(r"^(\d\d):(\d\d)(?::(\d\d))?(\.\d*)?$")
+_FRACTION_RE = re.compile(r"^(\d{2,6})\.(\d+)$")
+
+
 def parse_da(value: str) -> date | None:
-    """DICOM DA ``YYYYMMDD`` (pydicom's :class:`~pydicom.valuerep.DA`), also with separators as in the old
-    ACR-NEMA ``YYYY.MM.DD`` and in non-conformant exports (``YYYY-MM-DD``), else None."""
-    digits = re.sub(r"[^0-9]", "", value or "")
-    if len(digits) != 8:
-        return None
+    """DICOM DA (pydicom's :class:`~pydicom.valuerep.DA`): ``YYYYMMDD`` and the old ACR-NEMA ``YYYY.MM.DD``;
+    also ``YYYY-MM-DD`` as written by non-conformant exports. Anything else (an anonymiser's hash, an
+    impossible date) is None."""
+    value = (value or "").strip()
+    if re.fullmatch(r"\d{4}-\d\d-\d\d", value):
+        value = value.replace("-", "")
     try:
-        parsed = DA(digits)
-    except ValueError:
+        parsed = DA(value)
+    except (ValueError, TypeError):
         return None
-    return date(parsed.year, parsed.month, parsed.day)
+    return None if parsed is None else date(parsed.year, parsed.month, parsed.day)
+
+
+def parse_tm(value: str) -> time | None:
+    """DICOM TM (pydicom's :class:`~pydicom.valuerep.TM`): ``HH``, ``HHMM``, ``HHMMSS``, ``HHMMSS.FFFFFF``;
+    also the ACR-NEMA form ``HH:MM:SS[.F...]`` (PS3.5 6.2.1, retired), which pydicom 3 refuses, and more
+    than six fraction digits (truncated to microseconds). Anything else is None."""
+    value = (value or "").strip()
+    legacy = _LEGACY_TM_RE.match(value)
+    if legacy:
+        hh, mm, ss, frac = legacy.groups()
+        value = hh + mm + (ss or "") + (frac if ss and frac else "")
+    fraction = _FRACTION_RE.match(value)
+    if fraction:
+        digits = fraction.group(2)[:6]
+        value = fraction.group(1) + ("." + digits if digits else "")
+    value = value.rstrip(".")
+    try:
+        parsed = TM(value)
+    except (ValueError, TypeError):
+        return None
+    if parsed is None:
+        return None
+    return time(parsed.hour, parsed.minute, parsed.second, parsed.microsecond)
+
+
+def parse_dt(value: str) -> datetime | None:
+    """DICOM DT (pydicom's :class:`~pydicom.valuerep.DT`, ``YYYYMMDDHHMMSS.FFFFFF&ZZXX``, shorter forms
+    allowed), else None. The UTC offset is dropped: the overlays show the local time of the study."""
+    value = (value or "").strip()
+    try:
+        parsed = DT(value)
+    except (ValueError, TypeError):
+        return None
+    if parsed is None:
+        return None
+    return datetime(
+        parsed.year, parsed.month, parsed.day, parsed.hour, parsed.minute, parsed.second, parsed.microsecond
+    )
+
+
+def iso_time(t: time) -> str:
+    """``HH:MM:SS``, with ``.ffffff`` only when the time has a fraction."""
+    return t.isoformat(timespec="microseconds" if t.microsecond else "seconds")
 
 
 def age_from_dates(birth: str, on: str) -> float | None:
@@ -135,11 +183,12 @@ def patient_info(ds: Dataset) -> PatientInfo:
             years = age_from_dates(birth, text(ds, keyword))
             if years is not None:
                 break
+    born = parse_da(birth)
     return PatientInfo(
         name=text(ds, "PatientName"),
         id=text(ds, "PatientID"),
         sex=text(ds, "PatientSex"),
-        birth_date=birth,
+        birth_date=born.isoformat() if born else "",
         age=age,
         age_years=None if years is None else round(years, 2),
     )
@@ -161,10 +210,38 @@ def uid_name(uid: str) -> str:
     return name if name else uid
 
 
+def study_date_time(ds: Dataset) -> tuple[str, str]:
+    """(ISO date, ISO time) of the study: Study, else Series, else Acquisition Date / Time, else the
+    Acquisition DateTime (DT); each "" when no readable value is found (a time without a date is kept)."""
+    day = next(
+        (
+            d
+            for k in ("StudyDate", "SeriesDate", "AcquisitionDate", "ContentDate")
+            if (d := parse_da(text(ds, k)))
+        ),
+        None,
+    )
+    moment = next(
+        (
+            t
+            for k in ("StudyTime", "SeriesTime", "AcquisitionTime", "ContentTime")
+            if (t := parse_tm(text(ds, k)))
+        ),
+        None,
+    )
+    if day is None or moment is None:
+        stamp = parse_dt(text(ds, "AcquisitionDateTime"))
+        if stamp is not None:
+            day = day or stamp.date()
+            moment = moment or stamp.time()
+    return (day.isoformat() if day else "", iso_time(moment) if moment else "")
+
+
 def study_info(ds: Dataset) -> StudyInfo:
+    day, moment = study_date_time(ds)
     return StudyInfo(
-        date=text(ds, "StudyDate") or text(ds, "SeriesDate") or text(ds, "AcquisitionDate"),
-        time=text(ds, "StudyTime") or text(ds, "SeriesTime"),
+        date=day,
+        time=moment,
         description=text(ds, "StudyDescription"),
         series_description=text(ds, "SeriesDescription"),
         modality=text(ds, "Modality"),
