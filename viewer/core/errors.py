@@ -55,6 +55,52 @@ class ImageTooLargeError(StudyError):
     title = "Image too large"
 
 
+class CollectionError(StudyError):
+    """A folder, DICOMDIR or ZIP archive (or one of its entries) that cannot be opened as a whole."""
+
+    title = "Cannot open the collection"
+
+
+class UnsafeArchiveEntryError(CollectionError):
+    """A ZIP entry or DICOMDIR reference that points outside its medium (``../``, an absolute path,
+    a drive letter) or is a symbolic link: refused, never written or read."""
+
+    title = "Unsafe entry refused"
+
+
+class ArchiveTooLargeError(CollectionError):
+    """A ZIP archive whose content would expand beyond the limits (too many files, too many bytes,
+    an implausible compression ratio): a zip bomb, or simply too big to unpack."""
+
+    title = "Archive too large"
+
+
+class DamagedArchiveError(CollectionError):
+    """A ZIP archive or DICOMDIR that cannot be read (truncated, encrypted, wrong checksum)."""
+
+    title = "Damaged archive or DICOMDIR"
+
+
+class MissingReferencedFileError(CollectionError):
+    """A DICOMDIR names a file that is not on the medium."""
+
+    title = "File listed in DICOMDIR is missing"
+
+
+class DuplicateStudyError(StudyError):
+    """The same image (same SOP Instance UID, or the same bytes for PNG/JPEG/TIFF) was found twice:
+    the second copy is skipped. A notice, not a failure."""
+
+    title = "Duplicate image skipped"
+
+
+class ConflictingCopiesError(StudyError):
+    """Two files claim the same SOP Instance UID but differ in content (another encoding, or a damaged
+    copy): both are kept, since choosing one unseen could drop the good one. A notice."""
+
+    title = "Same image identifier, different content"
+
+
 __all__ = [
     "StudyError",
     "NotAnImageError",
@@ -62,4 +108,11 @@ __all__ = [
     "UnsupportedCompressionError",
     "CorruptPixelDataError",
     "ImageTooLargeError",
+    "CollectionError",
+    "UnsafeArchiveEntryError",
+    "ArchiveTooLargeError",
+    "DamagedArchiveError",
+    "MissingReferencedFileError",
+    "DuplicateStudyError",
+    "ConflictingCopiesError",
 ]
