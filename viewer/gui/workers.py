@@ -3,7 +3,9 @@
 :class:`TaskRunner` runs any plain function in a worker thread and calls ``on_result(value)`` or
 ``on_error(failure)`` later in the GUI thread (queued connections), so callers never touch widgets
 from a worker. A :class:`Failure` carries a short title and a user-readable message: ``StudyError``
-subclasses keep theirs, anything else becomes "Unexpected error" with the traceback kept for the log.
+subclasses keep theirs, a Rust decoder's panic (``PanicException``, a ``BaseException``) becomes the
+"Damaged image data" of :class:`~viewer.core.errors.CorruptPixelDataError`, anything else becomes
+"Unexpected error" with the traceback kept for the log. A task always reports back, whatever it raised.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from dataclasses import dataclass
 
 from PySide6 import QtCore
 
-from viewer.core.errors import StudyError
+from viewer.core.errors import CorruptPixelDataError, StudyError
+from viewer.core.io.panics import is_decoder_panic, panic_detail
 from viewer.core.model import ModelError
 
 log = logging.getLogger(__name__)
@@ -34,6 +37,9 @@ def failure_from_exception(exc: BaseException) -> Failure:
     if isinstance(exc, ModelError):  # written for the user, like StudyError
         return Failure("AI model unavailable", str(exc))
     detail = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    if is_decoder_panic(exc):
+        message = f"The image data is damaged and its decoder failed (PanicException: {panic_detail(exc)})."
+        return Failure(CorruptPixelDataError.title, message, detail)
     title = getattr(exc, "title", None) or "Unexpected error"
     return Failure(str(title), f"{type(exc).__name__}: {exc}", detail)
 
@@ -61,7 +67,7 @@ class Task(QtCore.QRunnable):
             return
         try:
             value = self.fn(*self.args, **self.kwargs)
-        except Exception as exc:  # noqa: BLE001 - every failure must reach the GUI as a message
+        except BaseException as exc:  # noqa: BLE001 - every failure reaches the GUI (pyo3 panics included)
             failure = failure_from_exception(exc)
             if failure.detail:
                 log.error("background task failed: %s", failure.detail)

@@ -25,6 +25,7 @@ from viewer.core.io.dicom import meta as dm
 from viewer.core.io.dicom.decoders import PLUGINS
 from viewer.core.io.dicom.decoders.opencv_j2k import j2k_siz
 from viewer.core.io.dicom.geometry import Geometry
+from viewer.core.io.panics import is_decoder_panic
 from viewer.core.io.raster import jpeg_size as _jpeg_size
 
 LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float32)
@@ -56,12 +57,18 @@ def check_codestream_sizes(ds: Dataset, geom: Geometry) -> None:
 
 
 def decode_pixels(ds: Dataset, geom: Geometry, tsuid: str) -> np.ndarray:
-    """Stored values, shape (frames, rows, columns[, samples]). Decoder errors propagate."""
+    """Stored values, shape (frames, rows, columns[, samples]). Decoder errors propagate, pyo3 panics
+    (``BaseException``) included: :func:`viewer.core.io.dicom.read.load_dicom` names them."""
     if UID(tsuid).is_encapsulated:
         check_codestream_sizes(ds, geom)
     for plugin in PLUGINS:  # optional fast paths (decoders/), else pydicom
         if plugin.is_available(tsuid):
-            fast = plugin.decode(ds, geom)
+            try:
+                fast = plugin.decode(ds, geom)
+            except BaseException as exc:
+                if not (isinstance(exc, Exception) or is_decoder_panic(exc)):
+                    raise
+                fast = None
             if fast is not None:
                 return fast
     decoder = get_decoder(UID(tsuid))

@@ -31,6 +31,7 @@ from viewer.core.errors import (
 from viewer.core.io.common import DEFAULT_MAX_PIXELS, check_dimensions, short_detail, value_range
 from viewer.core.io.dicom import decode as dd
 from viewer.core.io.dicom import meta as dm
+from viewer.core.io.panics import is_decoder_panic
 from viewer.core.study import Study, StudyMetadata, VoiLut, WindowPreset
 
 PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
@@ -266,8 +267,9 @@ def load_dicom(path: Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Study:
     except (MemoryError, KeyboardInterrupt, SystemExit):
         raise
     except BaseException as exc:  # noqa: BLE001 - BaseException: Rust decoders raise pyo3's PanicException
+        what = "its decoder failed" if is_decoder_panic(exc) else "cannot be decoded"
         raise CorruptPixelDataError(
-            "The image data is damaged or incomplete and cannot be decoded "
+            f"The image data is damaged or incomplete and {what} "
             f"({transfer_syntax_name(tsuid)}: {short_detail(exc)}).",
             path,
         ) from None
