@@ -7,7 +7,8 @@ The network is small enough to compute by hand (``tiny_reference``):
   relu(m - 0.25), relu(0.75 - m);
 - ``logit`` = GlobalAveragePool -> Gemm with weights (8, -8, 4, -4), no bias: bright images are
   "PNEUMONIA" (all-white: logit 7), dark ones "NORMAL" (all-black: -7), mid-grey 128/255 ~ 0;
-- ``probability`` = sigmoid(logit / temperature);
+- ``probability`` = sigmoid((logit + logit_shift) / temperature), with the two calibration initialisers of
+  the contract (``CALIBRATION_INITIALIZERS``), so site calibration can rewrite them;
 - ``cam`` = ReLU(sum_k w_k fmap_k / 49): exactly Grad-CAM of the logit for this head. A white patch has
   cam 7/49, a black one 0;
 - ``ood`` = 10 x the mean absolute difference of horizontally adjacent input pixels ("roughness"): smooth
@@ -22,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from viewer.core.model import ModelInfo, metadata_from_info, seal_model_bytes
+from viewer.core.model import CALIBRATION_INITIALIZERS, ModelInfo, metadata_from_info, seal_model_bytes
 from viewer.core.preprocess import RESIZE_POLICY, VALUE_RANGE
 
 TINY_HEAD = np.array([8.0, -8.0, 4.0, -4.0], dtype=np.float32)
@@ -52,7 +53,7 @@ TINY_INFO = ModelInfo(
     intended_use="Tests only. Not a medical device.",
     limits="A toy network that scores brightness; it knows nothing about pneumonia.",
     ood={"method": "tiny-test-roughness", "threshold": 1.0, "quantile": 99.0},
-    weights_sha256="0" * 64,
+    weights_sha256="",  # real exports record training.export.weights_sha256
 )
 TINY_OOD_GAIN = 10.0
 
@@ -81,7 +82,8 @@ def tiny_model_bytes(
         numpy_helper.from_array(TINY_HEAD.reshape(1, 4), "head_w"),
         numpy_helper.from_array(np.zeros(1, np.float32), "head_b"),
         numpy_helper.from_array(cam_w, "cam_w"),
-        numpy_helper.from_array(np.array(info.temperature, np.float32), "temperature"),
+        numpy_helper.from_array(np.array(info.logit_shift, np.float32), CALIBRATION_INITIALIZERS[0]),
+        numpy_helper.from_array(np.array(info.temperature, np.float32), CALIBRATION_INITIALIZERS[1]),
         numpy_helper.from_array(np.array([1], np.int64), "axis1"),
         numpy_helper.from_array(np.array([1.0, -1.0], np.float32).reshape(1, 1, 1, 2), "dx_w"),
         numpy_helper.from_array(np.array(TINY_OOD_GAIN, np.float32), "ood_gain"),
@@ -93,7 +95,8 @@ def tiny_model_bytes(
         helper.make_node("Flatten", ["pooled4"], ["pooled"], axis=1),
         helper.make_node("Gemm", ["pooled", "head_w", "head_b"], ["logit2"], transB=1),
         helper.make_node("Squeeze", ["logit2", "axis1"], ["logit"]),
-        helper.make_node("Div", ["logit", "temperature"], ["scaled"]),
+        helper.make_node("Add", ["logit", CALIBRATION_INITIALIZERS[0]], ["shifted"]),
+        helper.make_node("Div", ["shifted", CALIBRATION_INITIALIZERS[1]], ["scaled"]),
         helper.make_node("Sigmoid", ["scaled"], ["probability"]),
         helper.make_node("Conv", ["fmap", "cam_w"], ["cam4"]),
         helper.make_node("Relu", ["cam4"], ["cam_relu"]),
@@ -151,7 +154,7 @@ def tiny_reference(grey_u8: np.ndarray, info: ModelInfo = TINY_INFO) -> dict[str
     ood = TINY_OOD_GAIN * float(np.abs(np.diff(x, axis=1)).mean())
     return {
         "logit": logit,
-        "probability": 1.0 / (1.0 + np.exp(-logit / info.temperature)),
+        "probability": 1.0 / (1.0 + np.exp(-(logit + info.logit_shift) / info.temperature)),
         "cam": cam,
         "ood": ood,
     }
