@@ -94,7 +94,7 @@ def test_identifiers_only_when_ticked(qtbot, win, tmp_path):
     assert any(ctx.study_line in t for t in lines_with)
     assert any("Research use only - not for diagnostic use." == t for t in lines_without)
     assert any("tiny-test-model 0.0.1" in t for t in lines_without)
-    assert any("threshold 0.30" in t and "%" in t for t in lines_without)
+    assert any("threshold 0.3)" in t and "%" in t for t in lines_without)
     np.testing.assert_array_equal(without[:ROWS], with_ids[:ROWS])  # same image
     assert with_ids.shape[0] > without.shape[0] or not np.array_equal(without[ROWS:], with_ids[ROWS:])
 

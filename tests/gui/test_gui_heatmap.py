@@ -18,7 +18,7 @@ def win(qtbot, isolated, tiny_model_path, tmp_path):
     path = write_dicom(tmp_path / "block.dcm", block_image(300, 400, BLOCK))
     w = make_window(qtbot, tiny_model_path, size=(1000, 700))
     open_and_wait(qtbot, w, [path])
-    assert w.current.prediction is not None
+    assert w.current.result is not None and not w.current.result.withheld
     return w
 
 
@@ -113,7 +113,7 @@ def test_threshold_colormap_outline_scale(qtbot, win):
     assert hm.fill.isVisible() and not hm.contours.isVisible()
     # model scale (fixed) vs per image
     raw = hm.raw
-    np.testing.assert_allclose(hm.norm, np.clip(raw / win.current.prediction.heatmap_scale, 0, 1), atol=1e-6)
+    np.testing.assert_allclose(hm.norm, np.clip(raw / win.current.result.prediction.heatmap_scale, 0, 1), atol=1e-6)
     assert "same strength in every study" in win.ai_panel.legend.meaning
     win.ai_panel.scale_combo.setCurrentIndex(win.ai_panel.scale_combo.findData(ScaleMode.IMAGE.value))
     assert hm.norm.max() == pytest.approx(1.0) and hm.norm.min() == pytest.approx(0.0)

@@ -194,7 +194,7 @@ def test_full_session_opens_no_socket(qtbot, isolated, tiny_model_path, dicom_di
         win,
         [dicom_dir / "chest" / "siim_cr_chest_pa_1.2.276.0.7230010.3.1.4.8323329.6904.1517875201.850819.dcm"],
     )
-    assert win.current.prediction is not None
+    assert win.current.result is not None
     win.current.layer.add_arrow((100, 100), (300, 300))
     out = win.export.export_to(tmp_path / "session.png", ExportOptions(include_identifiers=False))
     assert out is not None and out.stat().st_size > 10_000
@@ -307,7 +307,7 @@ def test_cancelled_tasks_never_call_back_and_are_forgotten(qtbot):
 def test_nothing_of_a_previous_study_stays_on_screen(qtbot, isolated, tiny_model_path, tmp_path):
     """Every panel, the title and the readouts follow the current entry: switching to a failed file or
     closing the last one clears what the previous study showed."""
-    good = write_dicom(tmp_path / "adult.dcm", block_image(), age="040Y")  # out of scope: a warning
+    good = write_dicom(tmp_path / "adult.dcm", block_image(), age="")  # age unknown, PA: caution, reasons
     bad = tmp_path / "broken.dcm"
     bad.write_bytes(b"not a dicom file at all" * 20)
     win = make_window(qtbot, tiny_model_path)
@@ -323,7 +323,7 @@ def test_nothing_of_a_previous_study_stays_on_screen(qtbot, isolated, tiny_model
     win.select_entry(bad_id)
     assert win.windowTitle() == "broken.dcm - Pneumoscope"
     assert panel.prob_label.text() == "n/a" and not panel.warning_box.isVisibleTo(panel)
-    assert "suggested" not in panel.verdict_label.text()
+    assert "suggested" not in panel.verdict_label.text() and not panel.state_badge.isVisibleTo(panel)
     assert win.pixel_label.text() == "" and win.tag_browser.model.rowCount() == 0
     assert win.view.image_item.image is None and not win.view.heatmap.isVisible()
     assert not win.actions_["export"].isEnabled() and win.actions_["close_study"].isEnabled()
@@ -336,5 +336,6 @@ def test_nothing_of_a_previous_study_stays_on_screen(qtbot, isolated, tiny_model
     assert win.current is None and win.windowTitle() == "Pneumoscope"
     assert panel.prob_label.text() == "–" and panel.verdict_label.text() == "No study open"
     assert not panel.warning_box.isVisibleTo(panel) and not panel.heatmap_box.isEnabled()
+    assert not panel.state_badge.isVisibleTo(panel) and not panel.reveal_button.isVisibleTo(panel)
     assert win.view.heatmap.norm is None and win.view.corners.texts == {}
     assert not win.actions_["close_study"].isEnabled() and not win.actions_["invert"].isChecked()

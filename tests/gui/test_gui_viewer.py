@@ -9,6 +9,8 @@ from PySide6 import QtCore
 
 from viewer.core import display
 from viewer.core.model.inference import PneumoniaModel
+from viewer.core.model.result import format_probability
+from viewer.core.scope import AiState
 from viewer.gui.session import AnalysisState
 
 CHEST_FILES = [
@@ -30,11 +32,18 @@ def _check_study_shown(win, tiny_model_path):
     assert tuple(item.levels) == (0, 255)
     # the model saw the default rendering: same numbers as predicting it ourselves
     ref = PneumoniaModel.load(tiny_model_path).predict(expected)
-    assert e.prediction.probability == pytest.approx(ref.probability, abs=1e-6)
-    assert win.ai_panel.prob_label.text() == f"{ref.probability * 100:.0f}%"
-    assert "threshold 0.30" in win.ai_panel.threshold_label.text()
-    assert "tiny-test-model 0.0.1" in win.ai_panel.model_label.text()
-    assert "CPU" in win.ai_panel.model_label.text()
+    assert e.result.prediction.probability == pytest.approx(ref.probability, abs=1e-6)
+    panel = win.ai_panel
+    assert "tiny-test-model 0.0.1" in panel.model_label.text()
+    assert "CPU" in panel.model_label.text()
+    assert "threshold 0.3" in panel.calibration_label.text()
+    assert panel.state_badge.text() == e.result.state.title.upper()
+    if e.result.withheld:  # no number, no heatmap
+        assert panel.prob_label.text() == "Withheld" and panel.reveal_button.isVisibleTo(panel)
+        assert not win.view.heatmap.isVisible()
+        return
+    assert panel.prob_label.text() == format_probability(ref.probability)
+    assert "threshold 0.3 " in panel.threshold_label.text()
     assert win.view.heatmap.isVisible() and win.view.heatmap.norm is not None
     assert win.view.heatmap.norm.shape == expected.shape
 
@@ -47,6 +56,7 @@ def test_open_chest_file(qtbot, isolated, tiny_model_path, dicom_dir, name):
     _check_study_shown(win, tiny_model_path)
     meta = win.current.study.meta
     if meta.patient.age_years is not None and meta.patient.age_years > 10:
+        assert win.current.result.state is not AiState.IN_SCOPE
         assert win.ai_panel.warning_box.isVisibleTo(win.ai_panel)
         assert "children aged 1-5" in win.ai_panel.warning_box.text()
 
@@ -56,7 +66,10 @@ def test_open_kermany_image(qtbot, isolated, tiny_model_path, kermany_dir):
     win = make_window(qtbot, tiny_model_path)
     open_and_wait(qtbot, win, [kermany_dir / KERMANY_FILE])
     _check_study_shown(win, tiny_model_path)
-    assert not win.ai_panel.warning_box.isVisibleTo(win.ai_panel)  # a Kermany image is in scope
+    # a Kermany image is what the model was trained on: only its unrecorded age (a JPEG has none) is flagged
+    result = win.current.result
+    assert result.state is AiState.CAUTION
+    assert [f.rule for f in result.assessment.findings] == ["age-unknown"]
     assert "Research use only - not for diagnostic use" in win.ai_panel.notice_label.text()
 
 
@@ -134,16 +147,20 @@ def test_multiframe_navigation_and_scope(qtbot, isolated, tiny_model_path, dicom
     open_and_wait(qtbot, win, [dicom_dir / "variety" / "emri_small.dcm"])
     e = win.current
     assert e.study.n_frames == 10 and win.frame_bar.isVisibleTo(win)
+    # MR, 64 px: withheld by the rules, no heatmap until the user asks to see it anyway
+    text = win.ai_panel.warning_box.text()
+    assert "not a radiograph" in text and "Too small for the model" in text
+    assert e.result.withheld and win.ai_panel.prob_label.text() == "Withheld"
+    assert not win.view.heatmap.isVisible()
+    win.ai_panel.reveal_button.click()
     assert win.view.heatmap.isVisible()
     win.actions_["next_frame"].trigger()
     assert e.frame == 1 and win.frame_bar.slider.value() == 1
     np.testing.assert_array_equal(win.view.image_item.image, display.render(e.study.frames[1], e.study.meta))
     assert not win.view.heatmap.isVisible()  # the AI result belongs to frame 1 only
+    assert "frame 1 only" in win.export.export_context().ai_line
     win.actions_["prev_frame"].trigger()
     assert e.frame == 0 and win.view.heatmap.isVisible()
-    text = win.ai_panel.warning_box.text()
-    assert "not a radiograph" in text and "low resolution" in text  # MR, 64 px: flagged, still shown
-    assert win.ai_panel.prob_label.text().endswith("%")
 
 
 def test_tag_browser_filter(qtbot, isolated, tmp_path):

@@ -121,9 +121,10 @@ def main(argv: list[str] | None = None) -> int:
         if model is not None:
             result["provider"] = model.provider
         entry = getattr(window, "current", None)
-        prediction = getattr(entry, "prediction", None)
-        if prediction is not None:
-            result["probability"] = round(float(prediction.probability), 4)
+        ai = getattr(entry, "result", None)
+        if ai is not None:
+            result["probability"] = round(float(ai.prediction.probability), 4)
+            result["ai_state"] = ai.state.value
         result["frozen"] = bool(getattr(sys, "frozen", False))
         result["qt_platform"] = app.platformName()
         QtCore.QTimer.singleShot(0, app.quit)
@@ -135,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def predicted(_entry_id: int) -> None:
         entry = getattr(window, "current", None)
-        if getattr(entry, "prediction", None) is None:
+        if getattr(entry, "result", None) is None:
             finish(
                 f"no AI result: {getattr(entry, 'ai_error', None) or window.model_error or 'prediction failed'}"
             )

@@ -3,7 +3,8 @@
 Two sizes: full image resolution (re-rendered here: window/level pixels, orientation, heatmap blended by
 ``viewer.core.overlay.composite`` at the current opacity, annotations redrawn with QPainter at a size
 proportional to the image) or as shown (a grab of the view). Below the image a footer band carries the
-AI result, threshold, model version, date and "Research use only - not for diagnostic use". Patient
+AI result with its state and reasons (withheld results without their score), threshold, model version and
+calibration, date and "Research use only - not for diagnostic use". Patient
 identifiers appear only when the user ticks the box.
 
 Files are encoded with ``cv2.imencode`` (pixels only: no text chunks, no EXIF) and written atomically
@@ -29,6 +30,8 @@ from viewer.gui.annotations import COLOUR, Shape, draw_label
 from viewer.gui.orientation import Orientation
 
 RESEARCH_FOOTER = "Research use only - not for diagnostic use."
+SCOPE_COLOUR = "#f0a830"  # the AI state line: amber (caution) unless the context says otherwise
+WITHHELD_COLOUR = "#ff8a7e"
 FORMATS = {
     ".png": "PNG image (*.png)",
     ".jpg": "JPEG image (*.jpg *.jpeg)",
@@ -53,7 +56,8 @@ class ExportContext:
     heatmap_visible: bool = True
     shapes: list[Shape] = field(default_factory=list)
     ai_line: str = "AI: no result"
-    scope_line: str = ""
+    scope_line: str = ""  # the AI state and its reasons
+    scope_colour: str = SCOPE_COLOUR
     model_line: str = ""
     patient_line: str = ""  # only used when identifiers are included
     study_line: str = ""  # date / description: a full date is an identifier (HIPAA), so only when asked
@@ -152,7 +156,7 @@ def footer_lines(ctx: ExportContext, options: ExportOptions) -> list[tuple[str, 
     """(text, colour) lines of the footer band."""
     lines = [(ctx.ai_line, "#ffffff")]
     if ctx.scope_line:
-        lines.append((ctx.scope_line, "#f0a830"))
+        lines.append((ctx.scope_line, ctx.scope_colour))
     meta = " · ".join(v for v in (ctx.model_line, f"Exported {ctx.exported_at}", ctx.app_line) if v)
     lines.append((meta, "#b8bcc2"))
     ident = (

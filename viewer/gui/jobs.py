@@ -1,7 +1,8 @@
 """The work that runs in worker threads for the open studies, as plain functions (no Qt).
 
 :func:`load_job` decodes the file and renders frame 0 at its default window (the model input, also the
-first thing shown), :func:`predict_job` runs the model on exactly that rendering, :func:`load_model_job`
+first thing shown), :func:`predict_job` runs the model on exactly that rendering and gates the result
+(:func:`viewer.core.model.result.analyse`: an ``AiResult`` with its state and reasons), :func:`load_model_job`
 loads the ONNX model. :func:`expand_paths` turns dropped files and folders into the files to open.
 
 :mod:`viewer.core.io` (pydicom: a few hundred ms to import) is imported by the first load, in a worker,
@@ -24,7 +25,8 @@ from viewer.core.io.sniff import is_probably_study
 from viewer.core.study import Study
 
 if TYPE_CHECKING:
-    from viewer.core.model.inference import PneumoniaModel, Prediction
+    from viewer.core.model.inference import PneumoniaModel
+    from viewer.core.model.result import AiResult
 
 THUMB_SIDE = 96
 
@@ -49,8 +51,11 @@ def load_job(path: str) -> Loaded:
     return Loaded(study, u8, thumb, (time.perf_counter() - t0) * 1000.0)
 
 
-def predict_job(model: PneumoniaModel, default_u8: np.ndarray) -> Prediction:
-    return model.predict(default_u8)
+def predict_job(model: PneumoniaModel, study: Study, default_u8: np.ndarray) -> AiResult:
+    """The model on frame 0 at its default window, and the gate's decision (state, reasons)."""
+    from viewer.core.model.result import analyse  # noqa: PLC0415 - imports onnxruntime (loaded by now)
+
+    return analyse(model, study, 0, grey=default_u8)
 
 
 def load_model_job(path: str | None, force_cpu: bool) -> PneumoniaModel:

@@ -5,6 +5,11 @@ state. Controllers change it only through its methods, which emit the signals th
 (``entry_added`` / ``entry_updated`` / ``entry_removed`` / ``current_changed`` / ``frame_changed`` /
 ``model_changed``). Each entry keeps its own window/level, orientation, frame and annotations (with their
 undo stack), so switching studies restores how it was left.
+
+The AI result of an entry is one :class:`~viewer.core.model.result.AiResult` (prediction + the gate's
+assessment): the panel, the study list, the heatmap and the exports all derive from it. A withheld result
+shows its score only after a deliberate "show anyway" (``revealed``), which belongs to that entry alone
+and is forgotten when another study becomes current.
 """
 
 from __future__ import annotations
@@ -20,14 +25,14 @@ from PySide6 import QtCore
 
 from viewer.core import display
 from viewer.core.display import Window
-from viewer.core.scope import assess
 from viewer.core.study import Study
 from viewer.gui.annotations import AnnotationLayer
 from viewer.gui.orientation import Orientation
 from viewer.gui.workers import Failure
 
 if TYPE_CHECKING:
-    from viewer.core.model.inference import PneumoniaModel, Prediction
+    from viewer.core.model.inference import PneumoniaModel
+    from viewer.core.model.result import AiResult
     from viewer.gui.jobs import Loaded
     from viewer.gui.workers import Task
 
@@ -60,7 +65,6 @@ class StudyEntry:
     failure: Failure | None = None
     default_u8: np.ndarray | None = None  # frame 0 at the default window: shown first, and the model input
     thumb_u8: np.ndarray | None = None
-    warnings: list[str] = field(default_factory=list)  # why the study is outside the model's scope
     layer: AnnotationLayer | None = None  # created when the study is ready
     # how it is displayed
     frame: int = 0
@@ -69,7 +73,8 @@ class StudyEntry:
     orientation: Orientation = Orientation()
     # the AI
     ai_state: AnalysisState = AnalysisState.WAITING
-    prediction: Prediction | None = None
+    result: AiResult | None = None  # prediction + the gate's state and reasons (frame 0, default window)
+    revealed: bool = False  # the user asked to see a withheld score ("show anyway"); never carried over
     ai_error: str = ""
     # bookkeeping
     t_open: float = 0.0
@@ -108,9 +113,14 @@ class StudyEntry:
         return display.default_window(self.study.meta, self.study.frames[self.frame])
 
     @property
+    def score_shown(self) -> bool:
+        """A result whose score (and heatmap) may be shown: not withheld, or revealed on request."""
+        return self.result is not None and (not self.result.withheld or self.revealed)
+
+    @property
     def heatmap_applies(self) -> bool:
-        """The AI result (and its heatmap) belongs to frame 0 at the default rendering."""
-        return self.ready and self.prediction is not None and self.frame == 0
+        """The AI heatmap is on screen: a shown result, which belongs to frame 0 at the default rendering."""
+        return self.ready and self.score_shown and self.frame == 0
 
 
 class StudySession(QtCore.QObject):
@@ -150,7 +160,6 @@ class StudySession(QtCore.QObject):
     def set_loaded(self, entry: StudyEntry, loaded: Loaded) -> None:
         entry.study, entry.default_u8, entry.thumb_u8 = loaded.study, loaded.default_u8, loaded.thumb_u8
         entry.load_ms = loaded.elapsed_ms
-        entry.warnings = assess(loaded.study.meta, loaded.default_u8.shape, grey=loaded.default_u8).reasons
         entry.layer = AnnotationLayer(loaded.study.meta.pixel_spacing)
         entry.state = LoadState.READY
         self.entry_updated.emit(entry)
@@ -163,10 +172,18 @@ class StudySession(QtCore.QObject):
         entry.ai_state = AnalysisState.RUNNING
         self.entry_updated.emit(entry)
 
-    def set_prediction(self, entry: StudyEntry, prediction: Prediction) -> None:
-        entry.prediction, entry.ai_state = prediction, AnalysisState.DONE
+    def set_result(self, entry: StudyEntry, result: AiResult) -> None:
+        entry.result, entry.ai_state, entry.revealed = result, AnalysisState.DONE, False
         if self.is_open(entry):
             self.entry_updated.emit(entry)
+
+    def set_revealed(self, entry: StudyEntry, on: bool) -> None:
+        """Show (or hide again) a withheld score of this entry only; nothing else changes."""
+        on = bool(on) and entry.result is not None and entry.result.withheld
+        if on != entry.revealed:
+            entry.revealed = on
+            if self.is_open(entry):
+                self.entry_updated.emit(entry)
 
     def set_analysis_failed(self, entry: StudyEntry, message: str) -> None:
         entry.ai_state, entry.ai_error = AnalysisState.FAILED, message
@@ -185,6 +202,8 @@ class StudySession(QtCore.QObject):
         self.entry_removed.emit(entry)
         if was_current and self.current is None:
             self.current = successor if successor is not None and self.is_open(successor) else None
+            if self.current is not None:
+                self.current.revealed = False
             self.current_changed.emit(self.current)
         return entry
 
@@ -192,6 +211,9 @@ class StudySession(QtCore.QObject):
     def set_current(self, entry: StudyEntry | None) -> None:
         if entry is self.current:
             return
+        for e in (self.current, entry):  # a reveal is for the study it was asked on, while it is shown
+            if e is not None:
+                e.revealed = False
         self.current = entry
         self.current_changed.emit(entry)
 

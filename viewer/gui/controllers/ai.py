@@ -1,4 +1,9 @@
-"""The AI: loading the model, analysing every study once it is loaded, and the result half of the AI panel."""
+"""The AI: loading the model, analysing every study once it is loaded, and the result half of the AI panel.
+
+The analysis runs in a worker and returns an ``AiResult`` (the prediction gated by
+:func:`viewer.core.scope.assess`); the panel shows it in its state. "Show anyway" on a withheld result
+reveals it for the current entry only (``StudySession.set_revealed``).
+"""
 
 from __future__ import annotations
 
@@ -29,6 +34,7 @@ class AIController(QtCore.QObject):
         self.session, self.runner, self.panel, self.status_label = session, runner, panel, status_label
         self.force_cpu = force_cpu
         session.entry_updated.connect(self._maybe_analyse)
+        panel.reveal_toggled.connect(self._reveal)
 
     # -- the model --------------------------------------------------------------------------------
     def load_model(self, path: str | None = None) -> None:
@@ -64,15 +70,16 @@ class AIController(QtCore.QObject):
             self.runner.submit(
                 predict_job,
                 model,
+                entry.study,
                 entry.default_u8,
-                on_result=lambda pred, e=entry: self._predicted(e, pred),
+                on_result=lambda result, e=entry: self._predicted(e, result),
                 on_error=lambda f, e=entry: self._failed(e, f),
             )
         )
         self.session.set_analysis_running(entry)
 
-    def _predicted(self, entry: StudyEntry, prediction) -> None:
-        self.session.set_prediction(entry, prediction)
+    def _predicted(self, entry: StudyEntry, result) -> None:
+        self.session.set_result(entry, result)
         if self.session.is_open(entry):
             self.prediction_ready.emit(entry.id)
 
@@ -80,31 +87,41 @@ class AIController(QtCore.QObject):
         self.session.set_analysis_failed(entry, failure.message)
         self.prediction_ready.emit(entry.id)
 
+    def _reveal(self, on: bool) -> None:
+        entry = self.session.current
+        if entry is not None:
+            self.session.set_revealed(entry, on)
+
     # -- the result half of the AI panel ------------------------------------------------------------
     def render(self, entry: StudyEntry | None) -> None:
         s, panel = self.session, self.panel
         m = s.model
         if m is not None:
             timing = (
-                f" · {entry.prediction.elapsed_ms:.0f} ms" if entry is not None and entry.prediction else ""
+                f" · {entry.result.prediction.elapsed_ms:.0f} ms"
+                if entry is not None and entry.result
+                else ""
             )
             line = f"Model {m.info.name} {m.info.version} · runs on {m.provider}{timing}"
             if m.fallback_reason:
                 line += f"\n{m.fallback_reason}"
             panel.set_model_line(line)
+            panel.set_calibration_line(calibration_line(m))
         elif s.model_loading:
             panel.set_model_line("Loading the AI model…")
+            panel.set_calibration_line("")
         else:
             panel.set_model_line(f"No AI model: {s.model_error or 'not loaded'}")
+            panel.set_calibration_line("")
         if entry is None:
             panel.clear()
         elif entry.state is LoadState.LOADING:
             panel.show_pending("Loading study…")
         elif entry.state is LoadState.FAILED:
             panel.show_unavailable("The file could not be opened.")
-        elif entry.prediction is not None:
+        elif entry.result is not None:
             note = f"Result for frame 1 of {entry.study.n_frames}." if entry.study.n_frames > 1 else ""
-            panel.show_result(entry.prediction, entry.warnings, note)
+            panel.show_result(entry.result, note, revealed=entry.revealed)
         elif entry.ai_state is AnalysisState.FAILED:
             panel.show_unavailable(f"The analysis failed: {entry.ai_error}")
         elif s.model_loading:
@@ -113,3 +130,16 @@ class AIController(QtCore.QObject):
             panel.show_unavailable("The viewer works without it: images, tools and exports are available.")
         else:
             panel.show_pending("Analysing…")
+
+
+def calibration_line(model) -> str:
+    """Which calibration, operating point and threshold are in use, and whether the model checks the image."""
+    from viewer.core.model.result import format_threshold  # noqa: PLC0415 - onnxruntime: loaded with the model
+
+    op = model.operating_point.replace("_", " ")
+    line = f"Calibration: {model.info.calibration_label} · {op} threshold {format_threshold(model.threshold)}"
+    if model.info.contract_version == "1":
+        line += (
+            "\nThis model has no image out-of-distribution check: only the study's tags and image gate it."
+        )
+    return line

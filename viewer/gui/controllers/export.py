@@ -1,4 +1,9 @@
-"""Exports for reports and the clipboard: what the view shows, annotations burned in, the AI footer."""
+"""Exports for reports and the clipboard: what the view shows, annotations burned in, the AI footer.
+
+The footer carries the AI result's state and reasons (:func:`ai_footer`): a withheld result exports
+"AI result withheld - <reason>" and no heatmap, unless it was revealed on screen, and then it is marked
+UNRELIABLE. The clipboard copy is the same image.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from viewer import app_version
+from viewer.core.scope import AiState
 from viewer.gui import export as export_mod
 from viewer.gui.session import StudySession
 from viewer.gui.settings import Settings
@@ -39,22 +45,17 @@ class ExportController(QtCore.QObject):
         if e is None or u8 is None:
             return None
         meta = e.study.meta
-        pred = e.prediction if e.frame == 0 else None
-        model = self.session.model
-        model_error = self.session.model_error
-        if pred is not None:
-            op = pred.operating_point.replace("_", " ")
-            above = pred.probability >= pred.threshold
-            ai_line = (
-                f"AI pneumonia probability {pred.probability * 100:.0f}% (calibrated), "
-                f"{'at or above' if above else 'below'} threshold {pred.threshold:.2f} ({op}): "
-                f"{pred.label} {'- pneumonia suggested' if above else '- pneumonia not suggested'}"
-            )
-        elif e.prediction is not None:
-            ai_line = f"AI result shown for frame 1 only (this is frame {e.frame + 1})"
-        else:
+        model, model_error = self.session.model, self.session.model_error
+        result = e.result
+        ai_line, scope_line, scope_colour = ai_footer(result, e.revealed) if result else ("", "", "")
+        if result is not None and e.frame != 0:
+            ai_line = f"The AI result belongs to frame 1 only (this is frame {e.frame + 1})"
+            scope_line, scope_colour = "", ""
+        elif result is None:
             ai_line = "AI: no result" + (f" ({model_error})" if model_error else "")
-        model_line = f"Model {model.info.name} {model.info.version}" if model is not None else ""
+        model_line = ""
+        if model is not None:
+            model_line = f"Model {model.info.name} {model.info.version}, {model.info.calibration_label}"
         patient = meta.patient
         patient_line = " · ".join(
             v
@@ -81,7 +82,8 @@ class ExportController(QtCore.QObject):
             heatmap_visible=e.heatmap_applies and self.view.heatmap.isVisible(),  # as shown
             shapes=e.layer.shapes() if e.layer is not None else [],
             ai_line=ai_line,
-            scope_line=("Out of scope: " + " ".join(e.warnings)) if (pred is not None and e.warnings) else "",
+            scope_line=scope_line,
+            scope_colour=scope_colour or export_mod.SCOPE_COLOUR,
             model_line=model_line,
             patient_line=("Patient " + patient_line) if patient_line else "",
             study_line=study_line,
@@ -163,3 +165,27 @@ class ExportController(QtCore.QObject):
         QtGui.QGuiApplication.clipboard().setImage(export_mod.rgb_to_qimage(rgb))
         self._status("Annotated image copied to the clipboard", 4000)
         return True
+
+
+FOOTER_REASONS = 3  # reasons written out in a footer; more are counted
+
+
+def _reasons(reasons: list[str]) -> str:
+    shown = " ".join(r if r.endswith(".") else f"{r}." for r in reasons[:FOOTER_REASONS])
+    more = len(reasons) - FOOTER_REASONS
+    return shown + (f" (+{more} more)" if more > 0 else "")
+
+
+def ai_footer(result, revealed: bool) -> tuple[str, str, str]:
+    """(AI line, state line, state line colour) of an export footer for an ``AiResult``."""
+    summary = result.summary(reveal=revealed)
+    ai_line = summary if summary.startswith(("AI ", "UNRELIABLE")) else f"AI: {summary}"
+    reasons = result.assessment.reasons
+    state = result.state
+    if state is AiState.IN_SCOPE:
+        return ai_line, f"AI state: in scope - {result.assessment.headline.split(': ', 1)[-1]}", "#b8bcc2"
+    if state is AiState.CAUTION:
+        return ai_line, f"AI state: caution - {_reasons(reasons)}", export_mod.SCOPE_COLOUR
+    rest = reasons if revealed else reasons[1:]  # unrevealed, the AI line already gives the first reason
+    line = "AI state: withheld" + (f" - {'also: ' if not revealed else ''}{_reasons(rest)}" if rest else ".")
+    return ai_line, line, export_mod.WITHHELD_COLOUR

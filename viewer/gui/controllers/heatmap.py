@@ -1,5 +1,6 @@
 """The heatmap layer of the current study and its controls: on/off, opacity, threshold, colours, outline, scale.
 
+A withheld AI result (see :mod:`viewer.core.scope`) has no heatmap unless it was revealed for that study.
 The style and the on/off choice persist in the settings (style changes are saved after a short pause, so a
 dragged slider writes once).
 """
@@ -51,7 +52,9 @@ class HeatmapController(QtCore.QObject):
         return self.layer.style
 
     def render(self, entry: StudyEntry | None) -> None:
-        pred = entry.prediction if entry is not None and entry.ready else None
+        # a withheld result has no heatmap on screen unless the user revealed it ("show anyway")
+        shown = entry is not None and entry.ready and entry.score_shown
+        pred = entry.result.prediction if shown else None
         if pred is not None:
             if self.layer.source is not pred.heatmap:
                 self.layer.set_map(pred.heatmap, pred.heatmap_scale, entry.study.frames[0].shape)

@@ -1,6 +1,7 @@
 """Opening studies (dialogs, folders, drag and drop, recent files), loading them in workers, switching, closing.
 
-Keeps the study list in step with the session: one row per entry, its state, its AI badge.
+Keeps the study list in step with the session: one row per entry, its state, its AI state (the score only
+when the gate lets it be shown: a withheld study reads "Withheld" whether or not it was revealed).
 """
 
 from __future__ import annotations
@@ -130,8 +131,11 @@ class StudiesController(QtCore.QObject):
             self.study_list.set_ready(
                 entry.id, entry.path, entry.thumb_u8, f"{sub} · {meta.columns}×{meta.rows}"
             )
-        if entry.ai_state is AnalysisState.DONE and entry.prediction is not None:
-            self.study_list.set_ai_badge(entry.id, f"{entry.prediction.probability * 100:.0f}%")
+        if entry.ai_state is AnalysisState.DONE and entry.result is not None:
+            result = entry.result
+            self.study_list.set_ai_badge(
+                entry.id, result.state, list_text(result), result.assessment.headline
+            )
 
     def fill_recent_menu(self) -> None:
         menu = self.recent_menu
@@ -175,3 +179,12 @@ class StudiesController(QtCore.QObject):
         for task in entry.tasks:  # a queued load or analysis of a closed study would only delay the others
             self.runner.cancel(task)
         entry.tasks.clear()
+
+
+def list_text(result) -> str:
+    """The study list's AI line: the state, and the score unless the result is withheld."""
+    from viewer.core.model.result import format_probability  # noqa: PLC0415 - onnxruntime: loaded by now
+
+    if result.withheld:
+        return result.state.title
+    return f"{result.state.title} - {format_probability(result.prediction.probability)}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 
 from PySide6 import QtCore, QtWidgets
 
@@ -56,6 +57,25 @@ def _fmt_training_data(data: dict) -> str:
     return json.dumps(counts) if counts else _fmt_metrics(data)[:200]
 
 
+def _fmt_ood(info) -> str:
+    """Whether and how the model scores an image as unlike its training data (the AI gate's image check)."""
+    ood = info.ood or {}
+    threshold = ood.get("threshold")
+    if (
+        info.contract_version == "1"
+        or not isinstance(threshold, (int, float))
+        or not math.isfinite(threshold)
+    ):
+        return "none in this model (contract 1): only the study's tags and image gate the result"
+    fit = ood.get("fitted_on")
+    fitted = ""
+    if isinstance(fit, dict) and fit.get("split"):
+        fitted = f"; statistics of the {fit['split']} split" + (f" (n={fit['n']})" if fit.get("n") else "")
+    quantile = f" (the {ood['quantile']:g}th percentile of validation images)" if ood.get("quantile") else ""
+    method = str(ood.get("method", "?"))
+    return html.escape(f"{method}: images scoring above {threshold:.3g}{quantile} are withheld{fitted}")
+
+
 def model_card_html(info, provider: str = "", source: str = "", fallback: str | None = None) -> str:
     """Model card summary (name, version, training data, metrics, thresholds, limits) as HTML rows."""
     if info is None:
@@ -68,10 +88,14 @@ def model_card_html(info, provider: str = "", source: str = "", fallback: str | 
         ("Created", e(info.created)),
         ("Classes", e(" / ".join(info.class_names))),
         ("Operating points", f"{ops}; default {e(info.default_operating_point)}"),
+        ("Calibration in use", e(info.calibration_label)),
         (
             "Calibration",
-            f"temperature {info.temperature:.3g}" + ("" if info.calibrated else " (not calibrated)"),
+            f"temperature {info.temperature:.3g}"
+            + (f", logit shift {info.logit_shift:+.3g}" if info.logit_shift else "")
+            + ("" if info.calibrated else " (not calibrated)"),
         ),
+        ("Out-of-distribution check", _fmt_ood(info)),
         ("Heatmap scale", f"fixed: Grad-CAM {info.heatmap_scale:.3g} = strongest colour, in every study"),
         ("Validation", e(_fmt_metrics(info.validation_metrics))),
         ("Training data", e(_fmt_training_data(data))),

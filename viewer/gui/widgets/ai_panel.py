@@ -1,9 +1,14 @@
-"""The AI panel: calibrated probability, label at the operating point, scope warnings, heatmap controls.
+"""The AI panel: the gated AI result (state, probability, label, reasons), calibration, heatmap controls.
 
 Thin widget with two independent halves:
 
 - the result: :meth:`AIPanel.show_result` / :meth:`~AIPanel.show_pending` / :meth:`~AIPanel.show_unavailable`
-  / :meth:`~AIPanel.clear` and :meth:`~AIPanel.set_model_line` (driven by the AI controller);
+  / :meth:`~AIPanel.clear`, :meth:`~AIPanel.set_model_line` and :meth:`~AIPanel.set_calibration_line`
+  (driven by the AI controller). A result is shown in one of the gate's three states
+  (:class:`~viewer.core.scope.AiState`): **in scope** (the score), **caution** (the score in amber and the
+  reasons) or **withheld** (no number, no label: one sentence why, the reasons, and a deliberate
+  "Show anyway (research)" button; ``reveal_toggled`` asks for the score, which is then shown struck
+  through under "UNRELIABLE", never as the big number);
 - the heatmap controls: :meth:`~AIPanel.set_style`, :meth:`~AIPanel.set_heatmap_shown`,
   :meth:`~AIPanel.set_heatmap_available`, and the ``style_changed`` / ``visibility_changed`` signals
   (driven by the heatmap controller).
@@ -19,10 +24,11 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from viewer.core import overlay
 from viewer.core.overlay import COLORMAP_NAMES, OverlayStyle, ScaleMode
+from viewer.core.scope import AiState
 from viewer.gui import theme
 
 if TYPE_CHECKING:
-    from viewer.core.model.inference import Prediction
+    from viewer.core.model.result import AiResult
 
 RESEARCH_NOTICE = (
     "Research use only - not for diagnostic use. Trained on frontal chest radiographs of children "
@@ -30,6 +36,14 @@ RESEARCH_NOTICE = (
 )
 POSITIVE = "#ff9e5e"
 NEGATIVE = "#8fd4a8"
+REVEAL_TEXT = "Show anyway (research)"
+HIDE_TEXT = "Hide the score again"
+UNRELIABLE = "UNRELIABLE - withheld, shown on request"
+STATE_STYLE = {  # badge colours: text, background
+    AiState.IN_SCOPE: (theme.GREEN, "#173323"),
+    AiState.CAUTION: (theme.AMBER, theme.AMBER_BG),
+    AiState.WITHHELD: (theme.RED, theme.RED_BG),
+}
 
 
 class ProbabilityBar(QtWidgets.QWidget):
@@ -124,6 +138,7 @@ def _dim(text: str, size: int = 11, wrap: bool = True) -> QtWidgets.QLabel:
 class AIPanel(QtWidgets.QWidget):
     style_changed = QtCore.Signal(object)  # OverlayStyle
     visibility_changed = QtCore.Signal(bool)
+    reveal_toggled = QtCore.Signal(bool)  # "Show anyway (research)" pressed / released on a withheld result
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -143,10 +158,17 @@ class AIPanel(QtWidgets.QWidget):
         title.setStyleSheet(
             f"color: {theme.TEXT_DIM}; font-size: 12px; font-weight: 600; letter-spacing: 0.5px;"
         )
-        lay.addWidget(title)
+        self.state_badge = QtWidgets.QLabel("")
+        self.state_badge.setObjectName("ai_state")
+        self.state_badge.hide()
+        head = QtWidgets.QHBoxLayout()
+        head.setContentsMargins(0, 0, 0, 0)
+        head.addWidget(title)
+        head.addStretch(1)
+        head.addWidget(self.state_badge)
+        lay.addLayout(head)
         self.prob_label = QtWidgets.QLabel("–")
         self.prob_label.setObjectName("probability")
-        self.prob_label.setStyleSheet("font-size: 40px; font-weight: 700;")
         lay.addWidget(self.prob_label)
         self.bar = ProbabilityBar()
         lay.addWidget(self.bar)
@@ -160,13 +182,36 @@ class AIPanel(QtWidgets.QWidget):
         self.warning_box = QtWidgets.QLabel("")
         self.warning_box.setWordWrap(True)
         self.warning_box.setTextFormat(QtCore.Qt.TextFormat.RichText)
-        self.warning_box.setStyleSheet(
-            f"background: {theme.AMBER_BG}; color: {theme.AMBER}; border: 1px solid {theme.AMBER};"
-            "border-radius: 4px; padding: 6px; font-size: 12px;"
-        )
         self.warning_box.hide()
         lay.addWidget(self.warning_box)
 
+        # a withheld result: the deliberate way to see its score anyway, and that score, marked
+        self.revealed_label = QtWidgets.QLabel("")
+        self.revealed_label.setObjectName("revealed")
+        self.revealed_label.setWordWrap(True)
+        self.revealed_label.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        self.revealed_label.setStyleSheet(
+            f"color: {theme.TEXT_DIM}; border: 1px dashed {theme.TEXT_DIM}; border-radius: 4px;"
+            "padding: 6px; font-size: 12px;"
+        )
+        self.revealed_label.hide()
+        lay.addWidget(self.revealed_label)
+        self.reveal_button = QtWidgets.QPushButton(REVEAL_TEXT)
+        self.reveal_button.setCheckable(True)
+        self.reveal_button.setToolTip(
+            "Show the score the model gave this image although it is outside what the model was trained "
+            "on. For research only: the number is not reliable. Applies to this study until you leave it."
+        )
+        self.reveal_button.hide()
+        row = QtWidgets.QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.reveal_button)
+        row.addStretch(1)
+        lay.addLayout(row)
+
+        self.calibration_label = _dim("")
+        self.calibration_label.setObjectName("calibration")
+        lay.addWidget(self.calibration_label)
         self.model_label = _dim("")
         self.model_label.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
         lay.addWidget(self.model_label)
@@ -233,6 +278,7 @@ class AIPanel(QtWidgets.QWidget):
         )
         lay.addWidget(self.notice_label)
 
+        self.reveal_button.toggled.connect(self.reveal_toggled)
         self.show_check.toggled.connect(self.visibility_changed)
         self.opacity_slider.valueChanged.connect(self._opacity_moved)
         self.threshold_slider.valueChanged.connect(self._threshold_moved)
@@ -312,29 +358,66 @@ class AIPanel(QtWidgets.QWidget):
     def set_model_line(self, text: str) -> None:
         self.model_label.setText(text)
 
-    def _set_probability(self, text: str, colour: str = theme.TEXT) -> None:
-        self.prob_label.setText(text)
-        self.prob_label.setStyleSheet(f"font-size: 40px; font-weight: 700; color: {colour};")
+    def set_calibration_line(self, text: str) -> None:
+        """Which calibration and operating point are in use (empty without a model)."""
+        self.calibration_label.setText(text)
+        self.calibration_label.setVisible(bool(text))
 
-    def _set_warnings(self, warnings: list[str]) -> None:
-        if warnings:
-            items = "".join(f"<li>{html.escape(w)}</li>" for w in warnings)
-            self.warning_box.setText(
-                "<b>Outside what the model was trained on</b> - interpret with caution:"
-                f"<ul style='margin-left:-20px; margin-top:2px; margin-bottom:0'>{items}</ul>"
-            )
-            self.warning_box.show()
-        else:
+    def _set_probability(self, text: str, colour: str = theme.TEXT, size: int = 40) -> None:
+        self.prob_label.setText(text)
+        self.prob_label.setStyleSheet(f"font-size: {size}px; font-weight: 700; color: {colour};")
+
+    def _set_state(self, state: AiState | None) -> None:
+        if state is None:
+            self.state_badge.hide()
+            return
+        fg, bg = STATE_STYLE[state]
+        self.state_badge.setText(state.title.upper())
+        self.state_badge.setStyleSheet(
+            f"color: {fg}; background: {bg}; border: 1px solid {fg}; border-radius: 3px;"
+            "padding: 1px 6px; font-size: 11px; font-weight: 700; letter-spacing: 0.5px;"
+        )
+        self.state_badge.show()
+
+    def _set_reasons(self, state: AiState | None, reasons: list[str]) -> None:
+        if not reasons or state is None or state is AiState.IN_SCOPE:
             self.warning_box.hide()
+            return
+        if state is AiState.WITHHELD:
+            fg, bg = theme.RED, theme.RED_BG
+            head = "<b>Why the result is withheld</b>:"
+        else:
+            fg, bg = theme.AMBER, theme.AMBER_BG
+            head = "<b>Caution</b> - outside what the model was trained on:"
+        items = "".join(f"<li>{html.escape(r)}</li>" for r in reasons)
+        self.warning_box.setStyleSheet(
+            f"background: {bg}; color: {fg}; border: 1px solid {fg}; border-radius: 4px; padding: 6px;"
+            "font-size: 12px;"
+        )
+        self.warning_box.setText(
+            f"{head}<ul style='margin-left:-20px; margin-top:2px; margin-bottom:0'>{items}</ul>"
+        )
+        self.warning_box.show()
+
+    def _set_reveal(self, visible: bool, revealed: bool = False) -> None:
+        self.reveal_button.blockSignals(True)
+        self.reveal_button.setChecked(revealed)
+        self.reveal_button.blockSignals(False)
+        self.reveal_button.setText(HIDE_TEXT if revealed else REVEAL_TEXT)
+        self.reveal_button.setVisible(visible)
 
     def _show_no_result(self, probability: str, verdict: str, detail: str) -> None:
+        self._set_state(None)
         self._set_probability(probability, theme.TEXT_DIM)
         self.bar.set_values(None, None)
+        self.bar.show()
         self.verdict_label.setText(verdict)
         self.verdict_label.setToolTip("")
         self.verdict_label.setStyleSheet("font-size: 13px; font-weight: 600;")
         self.threshold_label.setText(detail)
-        self._set_warnings([])
+        self._set_reasons(None, [])
+        self._set_reveal(False)
+        self.revealed_label.hide()
 
     def clear(self) -> None:
         """No study: nothing of a previous result stays on screen."""
@@ -346,19 +429,54 @@ class AIPanel(QtWidgets.QWidget):
     def show_unavailable(self, reason: str) -> None:
         self._show_no_result("n/a", "AI result not available", reason)
 
-    def show_result(self, prediction: Prediction, warnings: list[str], note: str = "") -> None:
-        """A model result; ``warnings`` say why the study is outside the model's scope (shown, flagged)."""
-        positive = prediction.probability >= prediction.threshold
-        colour = theme.AMBER if warnings else (POSITIVE if positive else NEGATIVE)
-        self._set_probability(f"{prediction.probability * 100:.0f}%", colour)
-        self.bar.set_values(prediction.probability, prediction.threshold)
-        verdict = "Pneumonia suggested" if positive else "Pneumonia not suggested"
-        self.verdict_label.setText(verdict + (" - out of scope, see below" if warnings else ""))
-        self.verdict_label.setToolTip(f"Model label at this operating point: {prediction.label}")
+    def show_result(self, result: AiResult, note: str = "", revealed: bool = False) -> None:
+        """A gated model result. ``revealed``: the user asked to see the score of this withheld result."""
+        # imported here: result.py imports ONNX Runtime, which a result proves is loaded by now
+        from viewer.core.model.result import LABEL_TEXT, format_probability, format_threshold  # noqa: PLC0415
+
+        pred, state = result.prediction, result.state
+        op = pred.operating_point.replace("_", " ")
+        threshold = format_threshold(pred.threshold)
+        self._set_state(state)
+        self._set_reasons(state, result.assessment.reasons)
+        note = f" {note}" if note else ""
+        if result.withheld:
+            self._set_probability("Withheld", theme.TEXT_DIM, 30)
+            self.bar.set_values(None, None)
+            self.bar.hide()
+            self.verdict_label.setText(result.assessment.headline)
+            self.verdict_label.setToolTip("")
+            self.verdict_label.setStyleSheet(f"font-size: 13px; font-weight: 600; color: {theme.RED};")
+            self.threshold_label.setText(
+                (
+                    "Shown on request below, with its heatmap: the model's output means nothing for this image."
+                    if revealed
+                    else "No score, no label and no heatmap: the model's output means nothing for this image."
+                )
+                + note
+            )
+            self._set_reveal(True, revealed)
+            if revealed:
+                above = "at or above" if pred.probability >= pred.threshold else "below"
+                self.revealed_label.setText(
+                    f"<b>{UNRELIABLE}</b><br><s>{format_probability(pred.probability)}</s> - "
+                    f"{html.escape(LABEL_TEXT.get(pred.label, pred.label).lower())} by the model, {above} the "
+                    f"threshold {threshold}. Not a result: do not use it for any decision."
+                )
+            self.revealed_label.setVisible(revealed)
+            return
+        positive = pred.probability >= pred.threshold
+        colour = theme.AMBER if state is AiState.CAUTION else (POSITIVE if positive else NEGATIVE)
+        self._set_probability(format_probability(pred.probability), colour)
+        self.bar.set_values(pred.probability, pred.threshold)
+        self.bar.show()
+        caution = " - caution, see below" if state is AiState.CAUTION else ""
+        self.verdict_label.setText(result.label_text + caution)
+        self.verdict_label.setToolTip(f"Model label at this operating point: {pred.label}")
         self.verdict_label.setStyleSheet(f"font-size: 13px; font-weight: 600; color: {colour};")
-        op = prediction.operating_point.replace("_", " ")
         self.threshold_label.setText(
             f"Calibrated probability; {'at or above' if positive else 'below'} the threshold "
-            f"{prediction.threshold:.2f} (operating point: {op}).{(' ' + note) if note else ''}"
+            f"{threshold} (operating point: {op}).{note}"
         )
-        self._set_warnings(warnings)
+        self._set_reveal(False)
+        self.revealed_label.hide()

@@ -1,4 +1,8 @@
-"""The open studies as a thumbnail list: loading, ready (thumbnail) or failed (warning + message)."""
+"""The open studies as a thumbnail list: loading, ready (thumbnail) or failed (warning + message).
+
+A ready study's third line is its AI state (``set_ai_badge``): "AI: In scope - 92.4%", "AI: Caution - 93.1%"
+or "AI: Withheld" (never a number), with a coloured corner mark on the thumbnail and the reason as tooltip.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,14 @@ from pathlib import Path
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from viewer.core.scope import AiState
 from viewer.gui import theme
 
 THUMB = 84
 ROLE_ID = QtCore.Qt.ItemDataRole.UserRole + 1
 ROLE_STATE = QtCore.Qt.ItemDataRole.UserRole + 2
+ROLE_AI = QtCore.Qt.ItemDataRole.UserRole + 3  # the AiState value of the study's result, if any
+BADGE_COLOUR = {AiState.IN_SCOPE: theme.GREEN, AiState.CAUTION: theme.AMBER, AiState.WITHHELD: theme.RED}
 
 
 def thumbnail_pixmap(u8: np.ndarray, size: int = THUMB) -> QtGui.QPixmap:
@@ -49,6 +56,26 @@ def _placeholder(kind: str, size: int = THUMB) -> QtGui.QPixmap:
     return pm
 
 
+def _with_badge(pixmap: QtGui.QPixmap, state: AiState) -> QtGui.QPixmap:
+    """The thumbnail with a corner mark in the state's colour (a ring with a bar for withheld)."""
+    out = QtGui.QPixmap(pixmap)
+    p = QtGui.QPainter(out)
+    p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
+    r = max(6.0, out.width() * 0.1)
+    c = QtCore.QPointF(out.width() - r - 3, r + 3)
+    colour = QtGui.QColor(BADGE_COLOUR[state])
+    p.setPen(QtGui.QPen(QtGui.QColor(theme.BASE), 2))
+    p.setBrush(colour if state is not AiState.WITHHELD else QtGui.QColor(theme.BASE))
+    p.drawEllipse(c, r, r)
+    if state is AiState.WITHHELD:
+        p.setPen(QtGui.QPen(colour, 2.5))
+        p.setBrush(QtCore.Qt.BrushStyle.NoBrush)
+        p.drawEllipse(c, r - 1.5, r - 1.5)
+        p.drawLine(c + QtCore.QPointF(-r * 0.55, r * 0.55), c + QtCore.QPointF(r * 0.55, -r * 0.55))
+    p.end()
+    return out
+
+
 class StudyList(QtWidgets.QListWidget):
     """One row per opened file. ``current_study_changed(entry_id)`` when the user picks another."""
 
@@ -67,6 +94,7 @@ class StudyList(QtWidgets.QListWidget):
         self.customContextMenuRequested.connect(self._menu)
         self.currentItemChanged.connect(self._current_changed)
         self._items: dict[int, QtWidgets.QListWidgetItem] = {}
+        self._thumbs: dict[int, QtGui.QPixmap] = {}  # without a badge
 
     def add_entry(self, entry_id: int, path: str) -> None:
         item = QtWidgets.QListWidgetItem(QtGui.QIcon(_placeholder("loading")), f"{Path(path).name}\nLoading…")
@@ -81,16 +109,30 @@ class StudyList(QtWidgets.QListWidget):
         if item is None:
             return
         if thumb is not None:
-            item.setIcon(QtGui.QIcon(thumbnail_pixmap(thumb)))
+            self._thumbs[entry_id] = thumbnail_pixmap(thumb)
+            item.setIcon(QtGui.QIcon(self._thumbs[entry_id]))
         item.setText(f"{Path(path).name}\n{subtitle}")
         item.setData(ROLE_STATE, "ready")
         item.setForeground(QtGui.QBrush(QtGui.QColor(theme.TEXT)))
 
-    def set_ai_badge(self, entry_id: int, text: str) -> None:
+    def set_ai_badge(self, entry_id: int, state: AiState, text: str, why: str = "") -> None:
+        """The AI line: ``text`` says the state (and the score when it may be shown); ``why`` the tooltip."""
         item = self._items.get(entry_id)
-        if item is not None:
-            lines = item.text().split("\n")[:2]
-            item.setText("\n".join([*lines, f"AI {text}"]))
+        if item is None:
+            return
+        lines = item.text().split("\n")[:2]
+        item.setText("\n".join([*lines, f"AI: {text}"]))
+        item.setData(ROLE_AI, state.value)
+        path = item.toolTip().split("\n")[0]
+        item.setToolTip(f"{path}\n\nAI: {why}" if why else path)
+        thumb = self._thumbs.get(entry_id)
+        if thumb is not None:
+            item.setIcon(QtGui.QIcon(_with_badge(thumb, state)))
+
+    def ai_state(self, entry_id: int) -> AiState | None:
+        item = self._items.get(entry_id)
+        value = None if item is None else item.data(ROLE_AI)
+        return AiState(value) if value else None
 
     def set_failed(self, entry_id: int, path: str, title: str, message: str) -> None:
         item = self._items.get(entry_id)
@@ -108,6 +150,7 @@ class StudyList(QtWidgets.QListWidget):
 
     def remove_entry(self, entry_id: int) -> None:
         item = self._items.pop(entry_id, None)
+        self._thumbs.pop(entry_id, None)
         if item is not None:
             self.takeItem(self.row(item))
 
