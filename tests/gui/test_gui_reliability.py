@@ -55,3 +55,34 @@ def test_a_study_whose_decoder_panics_becomes_a_message(qtbot, tmp_path, monkeyp
 @pytest.fixture(autouse=True)
 def _quiet_rust_backtraces(monkeypatch):
     monkeypatch.setenv("RUST_BACKTRACE", "0")
+
+
+# --- item 4: long messages wrap inside the viewport -------------------------------------------------
+
+
+def _text_columns(rgb, background_max: int = 40):
+    """(first, last) column holding text (pixels brighter than the black background), rows with text."""
+    import numpy as np
+
+    bright = rgb.max(axis=2) > background_max
+    cols = np.flatnonzero(bright.any(axis=0))
+    rows = np.flatnonzero(bright.any(axis=1))
+    return (int(cols[0]), int(cols[-1])) if cols.size else None, rows
+
+
+def test_a_long_error_message_wraps_inside_the_view(qtbot, tmp_path):
+    """Before: the failed file's message was one centred line, cut off on both sides of a 700 px view."""
+    from gui_support import grab_rgb
+
+    win = make_window(qtbot, load_model=False, size=(900, 700))
+    bad = tmp_path / ("a_file_with_a_long_name_" * 3 + ".dcm")
+    bad.write_bytes(b"\x00" * 128 + b"DICM" + b"\x02\x00")  # damaged: a long message naming the file
+    open_and_wait(qtbot, win, [bad])
+    view = win.view
+    assert "could not be opened" in view.corners.hint and len(view.corners.hint) > 150
+    rgb = grab_rgb(view)
+    dpr = rgb.shape[1] / view.width()
+    span, rows = _text_columns(rgb)
+    assert span is not None
+    assert span[0] > 10 * dpr and span[1] < rgb.shape[1] - 10 * dpr  # inside the margins on both sides
+    assert rows[-1] - rows[0] > 3 * 16 * dpr  # several lines

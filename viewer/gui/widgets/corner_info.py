@@ -110,6 +110,7 @@ class CornerOverlay(QtWidgets.QWidget):
     """
 
     MARGIN = 10
+    HINT_MAX_WIDTH = 640.0
 
     def __init__(self, parent: QtWidgets.QWidget):
         super().__init__(parent)
@@ -176,5 +177,18 @@ class CornerOverlay(QtWidgets.QWidget):
             f.setPixelSize(16)
             p.setFont(f)
             p.setPen(QtGui.QColor("#7d838b"))
-            p.drawText(self.rect(), QtCore.Qt.AlignmentFlag.AlignCenter, self.hint)
+            p.drawText(self.hint_rect(), self.hint, self._hint_option())
         p.end()
+
+    def hint_rect(self) -> QtCore.QRectF:
+        """Where the centred hint (or a file's error message) wraps: inside the margins, at most
+        ``HINT_MAX_WIDTH`` wide so that long messages read as a paragraph, not one cut-off line."""
+        width = max(1.0, min(self.width() - 4.0 * self.MARGIN, self.HINT_MAX_WIDTH))
+        height = max(1.0, self.height() - 2.0 * self.MARGIN)
+        return QtCore.QRectF((self.width() - width) / 2, self.MARGIN, width, height)
+
+    @staticmethod
+    def _hint_option() -> QtGui.QTextOption:
+        option = QtGui.QTextOption(QtCore.Qt.AlignmentFlag.AlignCenter)
+        option.setWrapMode(QtGui.QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)  # long paths too
+        return option
