@@ -25,10 +25,22 @@ GENERATED = [f for f in REQUIRED if f != "JPEG-LS"]
 
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory) -> Path:
+    """The tiny model in contract 1 (no OOD score, like the model shipped before contract 2): the gate's
+    OOD checks are skipped. With its contract-2 roughness score the inverted chest would fail them, as it
+    should (an inverted image is as smooth as the upright one): see ``TestGate``."""
     pytest.importorskip("onnx")  # the tiny model is built with onnx.helper (train extra)
+    from fixtures_models import tiny_info, write_tiny_model
+
+    return write_tiny_model(tmp_path_factory.mktemp("model") / "tiny.onnx", tiny_info(contract_version="1"))
+
+
+@pytest.fixture(scope="module")
+def tiny_model_v2(tmp_path_factory) -> Path:
+    """The tiny model in contract 2: its ``ood`` output scores roughness (uniform noise is out of distribution)."""
+    pytest.importorskip("onnx")
     from fixtures_models import write_tiny_model
 
-    return write_tiny_model(tmp_path_factory.mktemp("model") / "tiny.onnx")
+    return write_tiny_model(tmp_path_factory.mktemp("model2") / "tiny2.onnx")
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +52,9 @@ def _assert_file_result(result: dict) -> None:
     assert result["status"] == "passed", result
     assert math.isfinite(result["probability"]) and 0.0 <= result["probability"] <= 1.0
     assert result["label"] in ("NORMAL", "PNEUMONIA")
+    assert result["ai_state"] in ("in scope", "caution", "withheld") and isinstance(
+        result["ai_reasons"], list
+    )
     export = result["export"]
     back = cv2.imdecode(np.fromfile(export["file"], dtype=np.uint8), cv2.IMREAD_COLOR)
     assert back.shape == (export["rows"], export["columns"], 3)
@@ -88,6 +103,52 @@ class TestGenerated:
         assert generated_report["qt"]["platform"] == "offscreen"
         assert generated_report["timings_ms"]["total"] > 0
         json.dumps(generated_report, allow_nan=False)  # strict JSON: no NaN sneaks in
+
+
+class TestGate:
+    def test_rule_checks_pass_and_ood_checks_skip_without_an_ood_score(self, generated_report):
+        gate = generated_report["gate"]
+        assert gate["status"] == "passed" and gate["model_contract"] == "1" and gate["ood_checked"] is False
+        assert gate["calibration"] == "calibrated on the training validation split"
+        studies = gate["studies"]
+        assert studies["blank"]["state"] == "withheld" and "blank" in studies["blank"]["findings"]
+        assert studies["colour"]["state"] == "withheld" and "colour" in studies["colour"]["findings"]
+        chest = studies["kermany-like chest"]
+        assert chest["status"] == "passed" and chest["state"] == "caution"  # a JPEG records no age
+        assert chest["findings"] == ["age-unknown"]
+        for name in ("uniform noise", "inverted chest"):
+            assert studies[name]["status"] == "skipped" and "contract 1" in studies[name]["note"]
+        assert generated_report["model"]["contract_version"] == "1"
+
+    def test_with_an_ood_model_noise_is_withheld_and_a_blind_score_is_caught(self, tiny_model_v2, tmp_path):
+        from viewer.diagnostics.selftest_gate import check_gate, gate_failures
+
+        model = selftest._load_model(tiny_model_v2, False, {}, [])
+        gate = check_gate(model, tmp_path)
+        assert gate["model_contract"] == "2" and gate["ood_checked"] is True
+        studies = gate["studies"]
+        noise = studies["uniform noise"]
+        assert noise["status"] == "passed" and noise["findings"][0] == "image-ood"
+        assert noise["ood_score"] > noise["ood_threshold"] == 1.0
+        for name in ("blank", "colour", "kermany-like chest"):
+            assert studies[name]["status"] == "passed", studies[name]
+        # the tiny model scores roughness: an inverted chest is as smooth as the upright one, so its score
+        # stays in distribution and the self-test says so (a real contract-2 model must withhold it)
+        inverted = studies["inverted chest"]
+        assert inverted["status"] == "failed" and inverted["ood_score"] < 1.0
+        assert "not withheld" in inverted["error"]
+        assert gate["status"] == "failed"
+        assert gate_failures(gate) == [
+            f"AI gate: inverted chest should be {inverted['expect']}: {inverted['error']}"
+        ]
+
+    def test_without_a_model_the_rules_still_run(self, tmp_path):
+        from viewer.diagnostics.selftest_gate import check_gate
+
+        gate = check_gate(None, tmp_path)
+        assert gate["status"] == "passed" and gate["ood_checked"] is False
+        assert gate["studies"]["blank"]["state"] == "withheld"
+        assert gate["studies"]["uniform noise"]["note"] == "no model loaded"
 
 
 class TestFolder:

@@ -5,7 +5,10 @@ PNG) the self-test runs the real pipeline, ``load_study`` -> ``render_default`` 
 -> an export (image + heatmap + footer, written atomically and read back), and checks every step:
 probability finite in [0, 1], heatmap on the frame geometry, export decodes to the right size and pixels,
 and for compressed DICOM that pydicom finds the pylibjpeg decoder through its entry points (the trap of
-frozen builds) and that decoding with it gives the pixels the viewer shows. A last check starts Qt on
+frozen builds) and that decoding with it gives the pixels the viewer shows. The AI gate is checked on
+synthetic studies (:mod:`viewer.diagnostics.selftest_gate`: a blank and a colour image withheld by the
+rules, a Kermany-like chest not; with a contract-2 model, noise and an inverted chest withheld by the
+out-of-distribution score), and every file's result records its gate state. A last check starts Qt on
 the ``offscreen`` platform and imports the main window, so missing Qt plugins or GUI modules show too.
 
 Without FOLDER the studies are generated in a temporary folder (see :mod:`viewer.diagnostics.phantoms`;
@@ -49,6 +52,7 @@ from viewer.diagnostics.selftest_export import (
     render_export,
     write_png_atomic,
 )
+from viewer.diagnostics.selftest_gate import check_gate, gate_failures
 from viewer.diagnostics.selftest_scan import (
     FAMILIES,
     MAX_CANDIDATES,
@@ -203,8 +207,13 @@ def check_file(cand: Candidate, model, model_line: str, out_dir: Path) -> dict:
             bool(np.isfinite(heat).all()) and float(heat.min()) >= 0.0,
             "heatmap has negative or non-finite values",
         )
+        from viewer.core.model.result import result_for
+
+        gated = result_for(model, study, pred, grey, 0)
         result.update(
             probability=round(p, 6),
+            ai_state=gated.state.value,
+            ai_reasons=gated.assessment.reasons,
             label=pred.label,
             threshold=pred.threshold,
             provider=pred.provider,
@@ -287,6 +296,8 @@ def _model_report(model, path: Path, load_ms: float) -> dict:
         "version": info.version,
         "sha256": info.sha256,
         "calibrated": info.calibrated,
+        "calibration": info.calibration_label,
+        "contract_version": info.contract_version,
         "providers_available": list(ort.get_available_providers()),
         "providers_requested": model.requested_providers,
         "provider_used": model.providers[0] if model.providers else None,
@@ -354,6 +365,9 @@ def run_self_test(
             for family, entry in families.items()
             if entry["status"] == "failed"
         ]
+        with _timed(timings, "gate"):
+            report["gate"] = check_gate(model, work / "gate")
+        failures += gate_failures(report["gate"])
         if gui:
             report["qt"] = check_qt(work)
             if report["qt"]["status"] != "passed":
@@ -488,6 +502,9 @@ def _summary(report: dict) -> str:
             continue
         detail = entry.get("transfer_syntax") or entry.get("error") or ""
         lines.append(f"  {family:<14}{entry['status']:<15}{detail[:110]}")
+    for name, entry in report.get("gate", {}).get("studies", {}).items():
+        detail = entry.get("error") or entry.get("note") or entry.get("state", "")
+        lines.append(f"  {'gate':<6}{name:<19}{entry['status']:<9}{detail[:110]}")
     if "qt" in report:
         lines.append(
             f"  {'Qt':<14}{report['qt']['status']:<15}{report['qt'].get('platform', report['qt'].get('error', ''))}"
