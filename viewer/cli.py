@@ -8,10 +8,15 @@ Subcommands (``build_parser()`` returns the subparsers so more can be added, e.g
   exit status is 2.
 - ``render FILE OUT.png [--frame N] [--window C W] [--force]``: the display rendering (default
   window unless ``--window``), written atomically; an existing OUT is kept unless ``--force``.
-- ``predict FILE... [--json] [--model M] [--force-cpu]``: the AI result of each file through the gate,
-  one line (or one JSON object) per file: path, state (in scope / caution / withheld), probability (null
-  when withheld), label, threshold, OOD score and its threshold, reasons. A file that cannot be read gets
-  a line with state "error"; the exit status is 2 if any file failed, else 0.
+- ``predict PATH... [--json] [--model M] [--force-cpu] [--csv OUT [--force] [--include-patient]]``: the AI
+  result of each study through the gate, one line (or one JSON object) per file: path, state (in scope /
+  caution / withheld), probability (null when withheld), label, threshold, OOD score and its threshold,
+  reasons. PATH may be a file, a folder (recursive), a DICOMDIR or a ZIP archive
+  (:func:`viewer.core.io.collection.collect`); images are scored in batches
+  (:func:`viewer.core.model.triage.triage`). ``--csv`` writes one row a study, patient identifiers only
+  with ``--include-patient``, atomically, never over an existing file without ``--force``; a progress
+  bar goes to stderr. A file that cannot be read gets a line with state "error", a refused archive entry
+  or missing DICOMDIR file a line on stderr; the exit status is then 2, else 0 (duplicates are notices).
 
 Errors print one line on stderr and exit with status 2 (argparse uses 2 for usage errors too).
 """
@@ -22,6 +27,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from dataclasses import asdict
 from pathlib import Path
 
@@ -66,13 +72,44 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]
     rend.add_argument("--force", action="store_true", help="overwrite OUT if it exists")
     rend.set_defaults(func=cmd_render)
 
-    pred = sub.add_parser("predict", help="run the AI (with its gate) on study files")
-    pred.add_argument("files", nargs="+", metavar="FILE", help="DICOM, PNG, JPEG or TIFF files")
+    pred = sub.add_parser(
+        "predict",
+        help="run the AI (with its gate) on study files, folders, DICOMDIRs or ZIP archives",
+        description="Folders are walked recursively, a DICOMDIR opens the images it indexes, a ZIP archive "
+        "is unpacked safely into a private temporary folder; the same image found twice is scored once.",
+    )
+    pred.add_argument(
+        "files",
+        nargs="+",
+        metavar="PATH",
+        help="DICOM, PNG, JPEG or TIFF files, folders, DICOMDIRs, ZIP archives",
+    )
     pred.add_argument("--json", action="store_true", help="one JSON object per line")
     pred.add_argument("--model", default=None, help="another model file (.onnx) instead of the shipped one")
     pred.add_argument("--force-cpu", action="store_true", help="run on the CPU even if a GPU is available")
     pred.add_argument(
         "--frame", type=int, default=0, metavar="N", help="frame of multi-frame files (default 0)"
+    )
+    pred.add_argument(
+        "--csv",
+        default=None,
+        metavar="OUT",
+        help="also write a worklist CSV, one row a study (written atomically)",
+    )
+    pred.add_argument("--force", action="store_true", help="overwrite the --csv file if it exists")
+    pred.add_argument(
+        "--include-patient",
+        action="store_true",
+        help="put patient name, ID, birth date, study date and accession in the CSV (left out by default)",
+    )
+    pred.add_argument(
+        "--progress",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="progress bar on stderr: auto shows it when stderr is a terminal (default auto)",
+    )
+    pred.add_argument(
+        "--batch-size", type=int, default=16, metavar="N", help="images per model call (default 16)"
     )
     pred.set_defaults(func=cmd_predict)
     return parser, sub
@@ -280,30 +317,168 @@ def _predict_line(d: dict) -> str:
     )
 
 
+CSV_COLUMNS = ("path", "state", "probability", "label", "threshold", "operating_point", "model_version")
+CSV_TAIL = ("modality", "view", "reasons", "error")
+CSV_PATIENT = ("patient_name", "patient_id", "birth_date", "study_date", "accession")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: object) -> str:
+    """CSV text that a spreadsheet will not run: a leading = + - @ becomes text (OWASP CSV injection)."""
+    if value is None:
+        return ""
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA_START) and not _is_number(text) else text
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def csv_row(row, model_version: str, include_patient: bool) -> dict[str, str]:
+    """One worklist row (a :class:`~viewer.core.model.triage.TriageRow`) as CSV cells."""
+    meta, result = row.meta, row.result
+    d = result.to_dict(row.entry.display) if result is not None else {}
+    cells: dict[str, object] = {
+        "path": row.entry.display,
+        "state": d.get("state", "error"),
+        "probability": d.get("probability"),
+        "label": d.get("label"),
+        "threshold": d.get("threshold"),
+        "operating_point": d.get("operating_point"),
+        "model_version": result.model_version if result is not None else model_version,
+    }
+    if include_patient:
+        p, s = (meta.patient, meta.study) if meta is not None else (None, None)
+        cells.update(
+            patient_name=p and p.name, patient_id=p and p.id, birth_date=p and p.birth_date,
+            study_date=s and s.date, accession=s and s.accession,
+        )  # fmt: skip
+    cells.update(
+        modality=meta.study.modality if meta else "",
+        view=meta.study.view_position if meta else "",
+        reasons=" | ".join(d.get("reasons", [])),
+        error=str(row.error) if row.error is not None else "",
+    )
+    return {k: _cell(v) for k, v in cells.items()}
+
+
+def csv_text(rows: list[dict[str, str]], include_patient: bool) -> str:
+    import csv
+    import io
+
+    columns = CSV_COLUMNS[:1] + (CSV_PATIENT if include_patient else ()) + CSV_COLUMNS[1:] + CSV_TAIL
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
+class ProgressBar:
+    """A one-line progress bar with rate and ETA on stderr (redrawn at most 10 times a second)."""
+
+    WIDTH = 24
+
+    def __init__(self, stream, enabled: bool):
+        self.stream, self.enabled = stream, enabled
+        self.t0 = time.monotonic()
+        self.last = 0.0
+        self.shown = False
+
+    def update(self, done: int, total: int, text: str = "", force: bool = False) -> None:
+        now = time.monotonic()
+        if not self.enabled or (not force and now - self.last < 0.1):
+            return
+        self.last = now
+        if total:
+            rate = done / max(now - self.t0, 1e-6)
+            eta = (total - done) / rate if rate > 0 else 0.0
+            filled = int(self.WIDTH * done / total)
+            line = (
+                f"[{'#' * filled}{'.' * (self.WIDTH - filled)}] {done}/{total} {rate:.1f}/s ETA {eta:.0f} s"
+            )
+        else:
+            line = text
+        self.stream.write(f"\r\x1b[K{line}")
+        self.stream.flush()
+        self.shown = True
+
+    def clear(self) -> None:
+        if self.enabled and self.shown:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+            self.shown = False
+
+    def restart(self) -> None:
+        self.t0 = time.monotonic()
+        self.last = 0.0
+
+
 def cmd_predict(args: argparse.Namespace) -> int:
+    from viewer.core.errors import ConflictingCopiesError, DuplicateStudyError
+    from viewer.core.io.collection import collect
     from viewer.core.model import ModelError
     from viewer.core.model.inference import PneumoniaModel
-    from viewer.core.model.result import analyse
+    from viewer.core.model.triage import triage
 
+    out = Path(args.csv) if args.csv else None
+    if out is not None:
+        if out.is_dir():
+            raise CliError(f"--csv is a folder: {out}")
+        if not out.parent.resolve().is_dir():
+            raise CliError(f"--csv folder does not exist: {out.parent}")
+        if out.exists() and not args.force:
+            raise CliError(f"{out} already exists (use --force to overwrite)")
+    if args.batch_size < 1:
+        raise CliError(f"--batch-size must be at least 1, got {args.batch_size}")
     try:
         model = PneumoniaModel.load(
             args.model, force_cpu=args.force_cpu
         )  # None: PNEUMOSCOPE_MODEL or shipped
     except ModelError as exc:
         raise CliError(str(exc)) from None
+    show = args.progress == "always" or (args.progress == "auto" and sys.stderr.isatty())
+    bar = ProgressBar(sys.stderr, show)
     failed = 0
-    for path in args.files:
+    rows: list[dict[str, str]] = []
+    with collect(args.files, progress=lambda done, total, text: bar.update(done, 0, text)) as found:
+        bar.clear()
+        for problem in found.problems:
+            if not isinstance(problem, DuplicateStudyError | ConflictingCopiesError):
+                failed += 1
+            print(f"{PROG}: {problem.title.lower()}: {problem}", file=sys.stderr)
+        total = len(found.entries)
+        bar.restart()
+        for done, row in enumerate(
+            triage(model, found.entries, frame=args.frame, batch_size=args.batch_size), 1
+        ):
+            path = row.entry.display
+            if row.result is None:
+                failed += 1
+                d = {"path": path, "state": "error", "error": str(row.error)}
+                line = json.dumps(d, ensure_ascii=False) if args.json else f"{path}\terror\t{row.error}"
+            else:
+                d = row.result.to_dict(path)
+                line = json.dumps(d, ensure_ascii=False) if args.json else _predict_line(d)
+            bar.clear()
+            print(line, flush=True)
+            bar.update(done, total, force=done == total)
+            if out is not None:
+                rows.append(csv_row(row, model.info.version, args.include_patient))
+        bar.clear()
+    if out is not None:
         try:
-            study = load_study(path)
-            if not 0 <= args.frame < study.n_frames:
-                raise CliError(f"frame {args.frame} is out of range (the study has {study.n_frames})")
-            d = analyse(model, study, args.frame).to_dict(path)
-        except (StudyError, CliError) as exc:
-            failed += 1
-            d = {"path": path, "state": "error", "error": str(exc)}
-            print(json.dumps(d, ensure_ascii=False) if args.json else f"{path}\terror\t{exc}", flush=True)
-            continue
-        print(json.dumps(d, ensure_ascii=False) if args.json else _predict_line(d), flush=True)
+            write_atomic(
+                out, csv_text(rows, args.include_patient).encode("utf-8"), overwrite=bool(args.force)
+            )
+        except OSError as exc:
+            raise CliError(f"cannot write {out}: {exc.strerror or exc}") from None
+        print(f"{PROG}: wrote {len(rows)} row(s) to {out}", file=sys.stderr)
     return EXIT_ERROR if failed else 0
 
 
