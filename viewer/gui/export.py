@@ -28,6 +28,8 @@ from viewer.core.files import write_atomic
 from viewer.core.overlay import OverlayStyle
 from viewer.gui.annotations import COLOUR, Shape, draw_label
 from viewer.gui.orientation import Orientation
+from viewer.reports.content import describe_view
+from viewer.reports.raster import qimage_to_rgb, render_footer, rgb_to_qimage
 
 RESEARCH_FOOTER = "Research use only - not for diagnostic use."
 SCOPE_COLOUR = "#f0a830"  # the AI state line: amber (caution) unless the context says otherwise
@@ -51,6 +53,7 @@ class ExportContext:
 
     display_u8: np.ndarray  # the frame at the current window (inversion applied), image geometry
     orientation: Orientation = Orientation()
+    inverted: bool = False  # the user inverted the grey scale (said in the footer, as flips and turns are)
     heatmap: np.ndarray | None = None  # normalised map in [0, 1], image geometry
     style: OverlayStyle = OverlayStyle()
     heatmap_visible: bool = True
@@ -67,22 +70,6 @@ class ExportContext:
     def __post_init__(self):
         if not self.exported_at:
             self.exported_at = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
-
-
-# ------------------------------------------------------------------------------ numpy <-> QImage
-
-
-def rgb_to_qimage(rgb: np.ndarray) -> QtGui.QImage:
-    rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
-    h, w = rgb.shape[:2]
-    return QtGui.QImage(rgb.data, w, h, 3 * w, QtGui.QImage.Format.Format_RGB888).copy()
-
-
-def qimage_to_rgb(img: QtGui.QImage) -> np.ndarray:
-    img = img.convertToFormat(QtGui.QImage.Format.Format_RGB888)
-    w, h, bpl = img.width(), img.height(), img.bytesPerLine()
-    buf = np.frombuffer(img.constBits(), dtype=np.uint8, count=bpl * h).reshape(h, bpl)
-    return buf[:, : 3 * w].reshape(h, w, 3).copy()
 
 
 # ------------------------------------------------------------------------------ drawing
@@ -157,6 +144,10 @@ def footer_lines(ctx: ExportContext, options: ExportOptions) -> list[tuple[str, 
     lines = [(ctx.ai_line, "#ffffff")]
     if ctx.scope_line:
         lines.append((ctx.scope_line, ctx.scope_colour))
+    # how the view differs from the stored image: a mirrored chest must never pass for a dextrocardia
+    as_stored = ctx.orientation.is_identity and not ctx.inverted
+    view = describe_view(ctx.orientation.k, ctx.orientation.flip, ctx.inverted)
+    lines.append((view, "#b8bcc2" if as_stored else "#f0a830"))
     meta = " · ".join(v for v in (ctx.model_line, f"Exported {ctx.exported_at}", ctx.app_line) if v)
     lines.append((meta, "#b8bcc2"))
     ident = (
@@ -166,40 +157,6 @@ def footer_lines(ctx: ExportContext, options: ExportOptions) -> list[tuple[str, 
         lines.append((ident, "#b8bcc2"))
     lines.append((RESEARCH_FOOTER, "#f0a830"))
     return lines
-
-
-def render_footer(width: int, lines: list[tuple[str, str]]) -> np.ndarray:
-    """A dark band the width of the image, one paragraph per line (word-wrapped on narrow images)."""
-    px = int(np.clip(width / 60, 11, 28))
-    font = QtGui.QFont()
-    font.setPixelSize(px)
-    pad = max(6, px // 2)
-    gap = max(2, px // 5)
-    inner = max(10, width - 2 * pad)
-    flags = int(QtCore.Qt.AlignmentFlag.AlignLeft | QtCore.Qt.TextFlag.TextWordWrap)
-    fonts, rects = [], []
-    y = pad
-    for i, (text, _) in enumerate(lines):
-        f = QtGui.QFont(font)
-        f.setBold(i == 0)
-        r = QtGui.QFontMetrics(f).boundingRect(QtCore.QRect(pad, y, inner, 10_000), flags, text)
-        r = QtCore.QRect(pad, y, inner, r.height())
-        fonts.append(f)
-        rects.append(r)
-        y += r.height() + gap
-    height = y - gap + pad
-    img = QtGui.QImage(width, height, QtGui.QImage.Format.Format_RGB888)
-    img.fill(QtGui.QColor("#111214"))
-    p = QtGui.QPainter(img)
-    p.setRenderHint(QtGui.QPainter.RenderHint.TextAntialiasing, True)
-    p.setPen(QtGui.QColor("#3a3d42"))
-    p.drawLine(0, 0, width, 0)
-    for (text, colour), f, r in zip(lines, fonts, rects, strict=True):
-        p.setFont(f)
-        p.setPen(QtGui.QColor(colour))
-        p.drawText(r, flags, text)
-    p.end()
-    return qimage_to_rgb(img)
 
 
 def render_full_resolution(ctx: ExportContext) -> np.ndarray:

@@ -77,6 +77,7 @@ class ExportController(QtCore.QObject):
         return export_mod.ExportContext(
             display_u8=u8,
             orientation=e.orientation,
+            inverted=e.invert,
             heatmap=self.view.heatmap.norm if e.heatmap_applies else None,
             style=self.view.heatmap.style,
             heatmap_visible=e.heatmap_applies and self.view.heatmap.isVisible(),  # as shown
