@@ -17,6 +17,10 @@ Subcommands (``build_parser()`` returns the subparsers so more can be added, e.g
   with ``--include-patient``, atomically, never over an existing file without ``--force``; a progress
   bar goes to stderr. A file that cannot be read gets a line with state "error", a refused archive entry
   or missing DICOMDIR file a line on stderr; the exit status is then 2, else 0 (duplicates are notices).
+- ``report STUDY --out DIR [--sc] [--sr] [--pdf] [--include-patient-data] [--force]``: the AI result as
+  DICOM Secondary Capture + Structured Report and a one-page PDF (all three by default; see
+  :mod:`viewer.reports`), de-identified unless asked, never over an existing file without ``--force``;
+  prints the study, its state, the finding and the files written.
 
 Errors print one line on stderr and exit with status 2 (argparse uses 2 for usage errors too).
 """
@@ -112,6 +116,32 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]
         "--batch-size", type=int, default=16, metavar="N", help="images per model call (default 16)"
     )
     pred.set_defaults(func=cmd_predict)
+
+    rep = sub.add_parser(
+        "report",
+        help="run the AI and write DICOM SC + SR and/or a PDF report (anonymised unless asked)",
+        description="Run the AI on STUDY (headless) and write into DIR what the viewer's File > Export DICOM "
+        "SC + SR and Export PDF report write: a Secondary Capture of the default view with heatmap and "
+        "footer, a TID 1500 Structured Report and a one-page PDF. Without --sc/--sr/--pdf all three. "
+        "Patient data are removed (PS3.15 basic profile) unless --include-patient-data.",
+    )
+    rep.add_argument("study", metavar="STUDY", help="DICOM, PNG, JPEG or TIFF file")
+    rep.add_argument("--out", required=True, metavar="DIR", help="folder for the reports (must exist)")
+    rep.add_argument("--sc", action="store_true", help="DICOM Secondary Capture of the view")
+    rep.add_argument("--sr", action="store_true", help="DICOM Structured Report (TID 1500) of the result")
+    rep.add_argument("--pdf", action="store_true", help="one-page PDF report")
+    rep.add_argument(
+        "--include-patient-data",
+        action="store_true",
+        help="copy the patient and study identifiers (default: de-identified, new UIDs)",
+    )
+    rep.add_argument("--force", action="store_true", help="replace report files that exist")
+    rep.add_argument("--model", default=None, help="another model file (.onnx) instead of the shipped one")
+    rep.add_argument("--force-cpu", action="store_true", help="run on the CPU even if a GPU is available")
+    rep.add_argument(
+        "--frame", type=int, default=0, metavar="N", help="frame of multi-frame files (default 0)"
+    )
+    rep.set_defaults(func=cmd_report)
     return parser, sub
 
 
@@ -480,6 +510,47 @@ def cmd_predict(args: argparse.Namespace) -> int:
             raise CliError(f"cannot write {out}: {exc.strerror or exc}") from None
         print(f"{PROG}: wrote {len(rows)} row(s) to {out}", file=sys.stderr)
     return EXIT_ERROR if failed else 0
+
+
+# --- report ---------------------------------------------------------------------------------------
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from viewer.core.model import ModelError
+    from viewer.core.model.inference import PneumoniaModel
+    from viewer.core.model.result import analyse
+    from viewer.reports import export as reports
+    from viewer.reports.write import existing, write_files
+
+    out = Path(args.out)
+    if not out.is_dir():
+        raise CliError(f"--out must be an existing folder: {out}")
+    kinds = tuple(k for k in reports.KINDS if getattr(args, k)) or reports.KINDS
+    study = load_study(args.study)
+    if not 0 <= args.frame < study.n_frames:
+        raise CliError(f"--frame {args.frame} is out of range: the study has {study.n_frames} frame(s)")
+    try:
+        model = PneumoniaModel.load(args.model, force_cpu=args.force_cpu)
+    except ModelError as exc:
+        raise CliError(str(exc)) from None
+    result = analyse(model, study, args.frame)
+    reports.ensure_gui_application()
+    view = reports.headless_view(study, result, model.info, args.frame, args.include_patient_data)
+    try:
+        built = reports.build_reports(args.study, view.body, view.content, out, kinds)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    clash = existing(built.files)
+    if clash and not args.force:
+        raise CliError(f"{clash[0]} already exists (use --force to overwrite)")
+    try:
+        written = write_files(built.files, overwrite=bool(args.force))
+    except OSError as exc:
+        raise CliError(f"cannot write the reports: {exc.strerror or exc}") from None
+    print(
+        f"{args.study}\t{view.content.state}\t{view.content.finding}\t" + "\t".join(str(p) for p in written)
+    )
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
