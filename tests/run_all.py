@@ -1,7 +1,8 @@
 """Run the whole test suite the way CI does: import contracts, lint, format, types, then pytest.
 
 Usage (after installing the project with the ``train,dev`` extras): ``python tests/run_all.py [pytest args]``.
-Installs Debian's ``xvfb`` first when it is missing and we are root (the real-window test needs it).
+Installs Debian's ``xvfb`` first when it is missing and we are root (the real-window test needs it), and
+``dcmtk`` and ``poppler-utils`` (the report tests check exports with dcmdump, dsr2xml, pdftotext).
 """
 
 from __future__ import annotations
@@ -60,6 +61,32 @@ def ensure_xvfb() -> None:
         print("warning: Xvfb not available; the real-window test will fail under CI", flush=True)
 
 
+# DCMTK (dcmdump, dsr2xml, dcmj2pnm) and poppler (pdftotext, pdftoppm): the report tests check the DICOM
+# and PDF exports with tools that are not ours
+REPORT_PACKAGES = {
+    "dcmdump": "dcmtk",
+    "dsr2xml": "dcmtk",
+    "dcmj2pnm": "dcmtk",
+    "pdftotext": "poppler-utils",
+    "pdftoppm": "poppler-utils",
+}
+
+
+def ensure_report_tools() -> None:
+    missing = sorted({pkg for tool, pkg in REPORT_PACKAGES.items() if not shutil.which(tool)})
+    if not missing or sys.platform != "linux":
+        return
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
+        print(f"installing {' '.join(missing)} (needed by the report tests) ...", flush=True)
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(["apt-get", "update", "-qq"], check=False, env=env, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", *missing], check=False, env=env, stdout=subprocess.DEVNULL
+        )
+    if any(not shutil.which(tool) for tool in REPORT_PACKAGES):
+        print("warning: dcmtk / poppler-utils not available; the report tests will fail under CI", flush=True)
+
+
 def run(cmd: list[str]) -> int:
     print("$", " ".join(cmd), flush=True)
     return subprocess.run(cmd, cwd=ROOT).returncode
@@ -67,6 +94,7 @@ def run(cmd: list[str]) -> int:
 
 def main() -> int:
     ensure_xvfb()
+    ensure_report_tools()
     failures = 0
     failures += run([str(BIN / "lint-imports"), "pyproject.toml"]) != 0
     failures += run([str(BIN / "ruff"), "check", *LINTED]) != 0
