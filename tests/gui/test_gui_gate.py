@@ -29,7 +29,7 @@ def studies(tmp_path):
         "in_scope": write_dicom(tmp_path / "in_scope.dcm", block_image(), view="AP"),
         "caution": write_dicom(tmp_path / "caution.dcm", block_image(), view="PA", age=""),
         "noise": write_dicom(tmp_path / "noise.dcm", rng.integers(0, 4096, (224, 224)), view="AP"),
-        "hand": write_dicom(tmp_path / "hand.dcm", block_image(), body_part="HAND", view="AP"),
+        "hand": write_dicom(tmp_path / "hand.dcm", block_image(), body_part="HAND", view="AP", age="040Y"),
         "ct": write_dicom(tmp_path / "ct.dcm", block_image(), modality="CT", view="AP"),
     }
 
@@ -42,11 +42,16 @@ def win(qtbot, isolated, tiny_model_path, studies):
 
 
 def _panel_texts(win) -> list[str]:
-    return [label.text() for label in win.ai_panel.findChildren(QtWidgets.QLabel) if label.isVisibleTo(win.ai_panel)]
+    return [
+        label.text()
+        for label in win.ai_panel.findChildren(QtWidgets.QLabel)
+        if label.isVisibleTo(win.ai_panel)
+    ]
 
 
-def _footer(win, options=ExportOptions()) -> list[str]:
-    return [text for text, _ in export_mod.footer_lines(win.export.export_context(), options)]
+def _footer(win, options: ExportOptions | None = None) -> list[str]:
+    ctx = win.export.export_context()
+    return [text for text, _ in export_mod.footer_lines(ctx, options or ExportOptions())]
 
 
 def _show(win, name):
@@ -81,7 +86,10 @@ def test_withheld_shows_no_number_anywhere(qtbot, win, name):
     assert "suggested" not in panel.verdict_label.text()
     assert panel.verdict_label.text() == e.result.assessment.headline
     assert panel.verdict_label.text().startswith("AI result withheld.")
-    for reason in e.result.assessment.reasons:
+    reasons = e.result.assessment.reasons
+    assert reasons[0] in panel.verdict_label.text()  # the one sentence: why
+    assert panel.warning_box.isVisibleTo(panel) is (len(reasons) > 1)  # and every reason, when there are more
+    for reason in reasons[1:]:
         assert reason.split(":")[0] in panel.warning_box.text()
     assert panel.reveal_button.isVisibleTo(panel) and not panel.reveal_button.isChecked()
     assert not panel.revealed_label.isVisibleTo(panel)

@@ -113,7 +113,9 @@ def test_threshold_colormap_outline_scale(qtbot, win):
     assert hm.fill.isVisible() and not hm.contours.isVisible()
     # model scale (fixed) vs per image
     raw = hm.raw
-    np.testing.assert_allclose(hm.norm, np.clip(raw / win.current.result.prediction.heatmap_scale, 0, 1), atol=1e-6)
+    np.testing.assert_allclose(
+        hm.norm, np.clip(raw / win.current.result.prediction.heatmap_scale, 0, 1), atol=1e-6
+    )
     assert "same strength in every study" in win.ai_panel.legend.meaning
     win.ai_panel.scale_combo.setCurrentIndex(win.ai_panel.scale_combo.findData(ScaleMode.IMAGE.value))
     assert hm.norm.max() == pytest.approx(1.0) and hm.norm.min() == pytest.approx(0.0)

@@ -383,6 +383,9 @@ class AIPanel(QtWidgets.QWidget):
         if not reasons or state is None or state is AiState.IN_SCOPE:
             self.warning_box.hide()
             return
+        if state is AiState.WITHHELD and len(reasons) == 1:  # the headline above already says it
+            self.warning_box.hide()
+            return
         if state is AiState.WITHHELD:
             fg, bg = theme.RED, theme.RED_BG
             head = "<b>Why the result is withheld</b>:"
