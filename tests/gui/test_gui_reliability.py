@@ -86,3 +86,72 @@ def test_a_long_error_message_wraps_inside_the_view(qtbot, tmp_path):
     assert span is not None
     assert span[0] > 10 * dpr and span[1] < rgb.shape[1] - 10 * dpr  # inside the margins on both sides
     assert rows[-1] - rows[0] > 3 * 16 * dpr  # several lines
+
+
+# --- item 1: the readout and the AI panel follow the current entry ---------------------------------
+
+
+def _point_at(win, x: float, y: float) -> None:
+    """The mouse over image pixel (x, y) of what is shown."""
+    from PySide6 import QtCore
+
+    win.view.scene().sigMouseMoved.emit(win.view.content.mapToScene(QtCore.QPointF(x, y)))
+
+
+def test_the_pixel_readout_follows_frame_orientation_and_study(qtbot, tmp_path):
+    """Before: the readout kept the previous frame's value after a frame change and the previous pixel's
+    position after a rotation (it was only computed when the mouse moved)."""
+    import numpy as np
+
+    frames = np.stack([block_image(120, 160) + 100 * i for i in range(3)])
+    multi = write_dicom(tmp_path / "multi.dcm", frames)
+    small = write_dicom(tmp_path / "small.dcm", block_image(20, 30))
+    win = make_window(qtbot, load_model=False)
+    multi_id, small_id = open_and_wait(qtbot, win, [multi, small])
+    win.select_entry(multi_id)
+    study = win.entries[multi_id].study
+    _point_at(win, 150.5, 10.5)
+    assert win.pixel_label.text() == f"x 150  y 10  value {study.frames[0][10, 150]:g}"
+    win.display.set_frame(2)
+    assert win.pixel_label.text() == f"x 150  y 10  value {study.frames[2][10, 150]:g}"
+    win.display.orient("rotated_cw")  # the same spot on screen is another pixel now
+    text = win.pixel_label.text()
+    assert text != f"x 150  y 10  value {study.frames[2][10, 150]:g}"
+    if text:
+        x, y = (int(v) for v in text.split()[1:4:2])
+        assert text == f"x {x}  y {y}  value {study.frames[2][y, x]:g}"
+    win.select_entry(small_id)  # a 30 x 20 image: never a position outside it
+    text = win.pixel_label.text()
+    if text:
+        x, y = (int(v) for v in text.split()[1:4:2])
+        assert 0 <= x < 30 and 0 <= y < 20
+    from PySide6 import QtCore, QtWidgets
+
+    QtWidgets.QApplication.sendEvent(win.view.viewport(), QtCore.QEvent(QtCore.QEvent.Type.Leave))
+    assert win.pixel_label.text() == ""
+
+
+def test_ai_panel_and_title_after_a_failed_or_closed_study(qtbot, tiny_model_path, tmp_path):
+    """ "AI result not available" has the same neutral colour whichever study came before (it was green
+    after a normal study, orange after an out-of-scope one); Ctrl+W retitles the window."""
+    child = write_dicom(tmp_path / "child.dcm", block_image())  # 4 years, PA chest
+    adult = write_dicom(tmp_path / "adult.dcm", block_image(), age="062Y")  # out of scope
+    bad = tmp_path / "broken.dcm"
+    bad.write_bytes(b"\x00" * 128 + b"DICM" + b"\x02\x00")
+    win = make_window(qtbot, tiny_model_path)
+    child_id, adult_id, bad_id = open_and_wait(qtbot, win, [child, adult, bad])
+    verdict = win.ai_panel.verdict_label
+    styles = {}
+    for previous in (child_id, adult_id):
+        win.select_entry(previous)
+        assert "color" in verdict.styleSheet()  # the result has its colour
+        win.select_entry(bad_id)
+        assert verdict.text() == "AI result not available"
+        styles[previous] = verdict.styleSheet()
+    assert styles[child_id] == styles[adult_id] and "color" not in styles[child_id]
+    win.select_entry(adult_id)
+    win.actions_["close_study"].trigger()  # Ctrl+W
+    assert win.current is not None and win.windowTitle() == f"{win.current.name} - Pneumoscope"
+    win.actions_["close_study"].trigger()
+    win.actions_["close_study"].trigger()
+    assert win.current is None and win.windowTitle() == "Pneumoscope"

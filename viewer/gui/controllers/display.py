@@ -1,5 +1,10 @@
 """What the reading view shows of the current study: window/level, frames, orientation, inversion,
-the corner texts and the pixel readout."""
+the corner texts and the pixel readout.
+
+The readout (status bar: x, y and the modality value under the mouse) is derived, like the corner texts,
+from the current entry, its frame and orientation and where the mouse is in the view: it is recomputed
+whenever any of them changes (another study, a smaller image, another frame, a rotation, zoom or pan),
+and is empty when the mouse is outside the image or there is no image."""
 
 from __future__ import annotations
 
@@ -56,6 +61,10 @@ class DisplayController(QtCore.QObject):
         self.pixel_label, self.settings = pixel_label, settings
         self._shown_id: int | None = None  # the entry whose image the view holds
         self._wl_pending = False
+        self._pointer: QtCore.QPointF | None = (
+            None  # the mouse in viewport coordinates; None: not over the view
+        )
+        view.viewport().installEventFilter(self)
         view.corners.setVisible(settings.info_overlay)
         view.window_drag.connect(self.drag_window)
         view.view_changed.connect(self._update_corners)
@@ -65,10 +74,10 @@ class DisplayController(QtCore.QObject):
 
     # -- the one entry point: show the current entry (or nothing) ----------------------------------
     def render(self, entry: StudyEntry | None) -> None:
-        self.pixel_label.clear()
         if entry is None or not entry.ready:
             self._shown_id = None
             self.view.clear()
+            self._update_readout()
             if entry is not None:
                 self.view.corners.set_hint(
                     f"Loading {entry.name}…"
@@ -189,6 +198,8 @@ class DisplayController(QtCore.QObject):
         self.settings.info_overlay = bool(on)
 
     def _update_corners(self) -> None:
+        """The corner texts and the pixel readout: called whenever what the view shows changes."""
+        self._update_readout()
         e = self._ready()
         if e is None:
             self.view.corners.set_texts({})
@@ -204,14 +215,25 @@ class DisplayController(QtCore.QObject):
         self.view.corners.set_texts(corner_texts(e.study.meta, state))
 
     def _mouse_moved(self, scene_pos: QtCore.QPointF) -> None:
+        self._pointer = self.view.viewportTransform().map(scene_pos)
+        self._update_readout()
+
+    def eventFilter(self, obj: QtCore.QObject, event: QtCore.QEvent) -> bool:
+        if event.type() == QtCore.QEvent.Type.Leave and obj is self.view.viewport():
+            self._pointer = None
+            self._update_readout()
+        return False
+
+    def _update_readout(self) -> None:
+        """x, y and value of the current frame's pixel under the mouse, or nothing."""
         e = self._ready()
-        frame = e.current_frame() if e is not None else None
-        if frame is None:
-            self.pixel_label.clear()
-            return
-        p = self.view.scene_to_image(scene_pos)
-        x, y = int(np.floor(p.x())), int(np.floor(p.y()))
-        if 0 <= y < frame.shape[0] and 0 <= x < frame.shape[1]:
-            self.pixel_label.setText(f"x {x}  y {y}  value {frame[y, x]:g}")
-        else:
-            self.pixel_label.clear()
+        text = ""
+        if e is not None and self._pointer is not None and self.view.image_shape() is not None:
+            frame = e.current_frame()
+            inverse, ok = self.view.viewportTransform().inverted()
+            p = self.view.scene_to_image(inverse.map(self._pointer)) if ok else QtCore.QPointF(-1, -1)
+            x, y = int(np.floor(p.x())), int(np.floor(p.y()))
+            if 0 <= y < frame.shape[0] and 0 <= x < frame.shape[1]:
+                text = f"x {x}  y {y}  value {frame[y, x]:g}"
+        if self.pixel_label.text() != text:
+            self.pixel_label.setText(text)
