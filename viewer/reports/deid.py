@@ -175,8 +175,8 @@ def reference_header(source: Dataset | None, include_patient: bool, uids: UidMap
     return ds
 
 
-def identifier_values(source: Dataset) -> list[str]:
-    """The source's identifying values as text (non-empty, at least 4 characters)."""
+def identifier_values(source: Dataset, min_length: int = 4) -> list[str]:
+    """The source's identifying values as text (non-empty, at least ``min_length`` characters)."""
     out = []
     for kw in IDENTIFIERS:
         value = source.get(kw)
@@ -185,7 +185,7 @@ def identifier_values(source: Dataset) -> list[str]:
         values = value if isinstance(value, (list, tuple, pydicom.multival.MultiValue)) else [value]
         for v in values:
             text = str(v).strip()
-            if len(text) >= 4:
+            if len(text) >= min_length:
                 out.append(text)
     return out
 
