@@ -313,7 +313,7 @@ def cmd_render(args: argparse.Namespace) -> int:
             f"--frame {args.frame} is out of range: the study has {study.n_frames} frame(s), 0 to {study.n_frames - 1}"
         )
     frame = study.frames[args.frame]
-    window = default_window(study.meta, frame)
+    window = default_window(study)  # one per series: the same for every --frame
     if args.window is not None:
         center, width = args.window
         if not width > 0:

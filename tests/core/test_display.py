@@ -15,6 +15,7 @@ from viewer.core.display import (
     default_window,
     presets,
     render,
+    render_default,
     window_range,
 )
 from viewer.core.study import PatientInfo, StudyInfo, StudyMetadata, VoiLut, WindowPreset
@@ -245,3 +246,20 @@ def test_render_default_and_sample_determinism():
     frame = np.random.default_rng(0).normal(1000, 200, (300, 300)).astype(np.float32)
     assert auto_window(frame) == auto_window(frame.copy())
     assert display._sample(frame).size <= 2 * display._SAMPLE_TARGET
+
+
+def test_automatic_default_window_is_one_per_series():
+    """Issue #15 item 3: every frame of a multi-frame study without a window renders at frame 0's window."""
+    from viewer.core.study import Study
+
+    frames = tuple(
+        np.linspace(0, 1000 * (i + 1), 64 * 64, dtype=np.float32).reshape(64, 64) for i in range(3)
+    )
+    meta = StudyMetadata(
+        patient=PatientInfo(), study=StudyInfo(), source_format="DICOM", transfer_syntax="", photometric="MONOCHROME2",
+        bits_allocated=16, bits_stored=16, rows=64, columns=64, n_frames=3,
+    )  # fmt: skip
+    study = Study(path="x.dcm", frames=frames, meta=meta)
+    first = auto_window(frames[0])
+    assert default_window(study) == first and auto_window(frames[2]) != first
+    np.testing.assert_array_equal(render_default(study, 2), render(frames[2], meta, first))

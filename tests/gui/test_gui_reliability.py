@@ -155,3 +155,34 @@ def test_ai_panel_and_title_after_a_failed_or_closed_study(qtbot, tiny_model_pat
     win.actions_["close_study"].trigger()
     win.actions_["close_study"].trigger()
     assert win.current is None and win.windowTitle() == "Pneumoscope"
+
+
+# --- item 3: multi-frame: one automatic window per series; say which frame the AI ran on ------------
+
+
+def test_multi_frame_keeps_one_automatic_window_and_names_the_ai_frame(qtbot, tiny_model_path, tmp_path):
+    """Before: the automatic window was recomputed for every frame (W 358 on frame 1, W 348 on frame 4) and
+    the heatmap vanished on frames other than the first without a word."""
+    import numpy as np
+
+    from viewer.core import display
+
+    frames = np.stack([block_image(value=1500 + 800 * i) for i in range(4)])  # no window in the file
+    path = write_dicom(tmp_path / "multi.dcm", frames)
+    win = make_window(qtbot, tiny_model_path)
+    (eid,) = open_and_wait(qtbot, win, [path])
+    entry = win.entries[eid]
+    study = entry.study
+    first = entry.effective_window()
+    assert display.auto_window(study.frames[3]) != first  # the frames really differ
+    corners = win.view.corners
+    w_line = next(line for line in corners.texts["br"] if line.startswith("W "))
+    assert not any("AI result" in line for line in corners.texts["bl"])  # frame 1: the heatmap is there
+    win.display.set_frame(3)
+    assert entry.effective_window() == first
+    np.testing.assert_array_equal(entry.displayed_u8(), display.render(study.frames[3], study.meta, first))
+    assert w_line in corners.texts["br"]
+    assert "AI result and heatmap: frame 1 only" in corners.texts["bl"]
+    assert not win.view.heatmap.isVisible()
+    win.display.auto_window()  # asked for: the automatic window of the frame shown
+    assert entry.effective_window() == display.auto_window(study.frames[3])

@@ -15,6 +15,10 @@ The default window (:func:`default_window`) is the file's first Window Center/Wi
 first VOI LUT, else for 8-bit PNG/JPEG/TIFF (already a presentation) the identity window
 ``FULL_RANGE_8BIT`` (LINEAR C=128 W=256 maps 0..255 onto itself exactly; C=127.5 would shift every
 value by half a grey level), else :func:`auto_window` (0.5-99.5 % percentiles of a subsample).
+The automatic default is one window per series: computed from the first frame (shown first, and the
+model's input) and kept for every frame, so that paging through a multi-frame study does not change its
+brightness (it read W 358 on frame 1 and W 348 on frame 4); an automatic window of the frame shown is
+what the user asks for with :func:`auto_window`.
 
 Speed: the linear windows are one ``cv2.addWeighted`` pass with saturating conversion to uint8
 (about 1 ms for 2000 x 2000 on this machine); inversion is folded into the same pass.
@@ -110,7 +114,8 @@ def auto_window(frame: np.ndarray, low_pct: float = 0.5, high_pct: float = 99.5)
 
 
 def default_window(study_or_meta: Study | StudyMetadata, frame: np.ndarray | None = None) -> Window:
-    """The window a study opens with (see the module docstring for the order)."""
+    """The window a study opens with (see the module docstring for the order). Given a :class:`Study`
+    without ``frame``, an automatic window comes from its first frame: the same for the whole series."""
     meta = _meta(study_or_meta)
     if meta.window_presets:
         return meta.window_presets[0]
@@ -231,6 +236,6 @@ def render(frame: np.ndarray, meta: StudyMetadata, window: Window | None = None)
 
 
 def render_default(study: Study, index: int = 0) -> np.ndarray:
-    """The frame at its default window: what the radiologist sees first and the model's input."""
-    frame = study.frames[index]
-    return render(frame, study.meta, default_window(study.meta, frame))
+    """The frame at the study's default window (one per series, see the module docstring): what the
+    radiologist sees first and the model's input."""
+    return render(study.frames[index], study.meta, default_window(study))

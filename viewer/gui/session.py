@@ -101,16 +101,17 @@ class StudyEntry:
         if self.frame == 0 and self.window is None:
             u8 = self.default_u8
         else:
-            u8 = display.render(self.study.frames[self.frame], self.study.meta, self.window)
+            u8 = display.render(self.study.frames[self.frame], self.study.meta, self.effective_window())
         return 255 - u8 if self.invert else u8
 
     def effective_window(self) -> Window | None:
-        """The window in use: the one chosen, else the file's default for this frame."""
+        """The window in use: the one chosen, else the series' default (an automatic window is computed once,
+        from frame 0, not again for every frame: see :func:`viewer.core.display.default_window`)."""
         if not self.ready:
             return None
         if self.window is not None:
             return self.window
-        return display.default_window(self.study.meta, self.study.frames[self.frame])
+        return display.default_window(self.study)
 
     @property
     def score_shown(self) -> bool:

@@ -211,6 +211,7 @@ class DisplayController(QtCore.QObject):
             n_frames=e.study.n_frames,
             orientation=e.orientation.label(),
             inverted=e.invert,
+            ai_frame=0 if e.score_shown else None,  # the model runs on frame 0 (jobs.predict_job)
         )
         self.view.corners.set_texts(corner_texts(e.study.meta, state))
 

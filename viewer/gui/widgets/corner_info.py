@@ -57,6 +57,7 @@ class DisplayState:
     n_frames: int = 1
     orientation: str = ""
     inverted: bool = False
+    ai_frame: int | None = None  # the frame the shown AI result (and its heatmap) belongs to, if any
 
 
 def corner_texts(meta: StudyMetadata | None, state: DisplayState | None) -> dict[str, list[str]]:
@@ -86,6 +87,8 @@ def corner_texts(meta: StudyMetadata | None, state: DisplayState | None) -> dict
     out["bl"] = [line for line in (acq, f"{meta.columns} x {meta.rows} px") if line]
     if state is not None and state.n_frames > 1:
         out["bl"].append(f"Frame {state.frame + 1} / {state.n_frames}")
+        if state.ai_frame is not None and state.ai_frame != state.frame:
+            out["bl"].append(f"AI result and heatmap: frame {state.ai_frame + 1} only")
     if state is not None:
         w = state.window
         if isinstance(w, WindowPreset):
