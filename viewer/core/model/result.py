@@ -9,14 +9,16 @@ they cannot disagree about whether a number may be shown.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from viewer.core.display import render_default
-from viewer.core.model.inference import PneumoniaModel, Prediction
 from viewer.core.scope import AiState, Assessment, assess
 from viewer.core.study import Study
+
+if TYPE_CHECKING:  # ONNX Runtime is imported by whoever loads a model, not by readers of results
+    from viewer.core.model.inference import PneumoniaModel, Prediction
 
 LABEL_TEXT = {"PNEUMONIA": "Pneumonia suggested", "NORMAL": "Pneumonia not suggested"}
 
