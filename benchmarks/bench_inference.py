@@ -1,9 +1,9 @@
-"""Inference latency and throughput: ONNX Runtime (fp32, int8) vs PyTorch eager + pytorch-grad-cam.
+"""Inference latency and throughput: ONNX Runtime (the shipped fp32 graph) vs PyTorch eager + pytorch-grad-cam.
 
     .venv/bin/python benchmarks/bench_inference.py [--runs 200] [--model FILE.onnx] [--threads 1 2]
 
 "Full pass" = what the viewer does per image: preprocess (resize the display frame to 224 x 224),
-run the model (probability + raw CAM), map the CAM back onto the frame. The ONNX model is the shipped
+run the model (probability + raw CAM + OOD score in one call), map the CAM back onto the frame. The ONNX model is the shipped
 one (``assets/models``) when present, else a fresh export of the ImageNet-initialised MobileNetV2 from
 ``../shared/weights`` (same compute as the fine-tuned one). PyTorch runs the same architecture with
 ``pytorch_grad_cam.GradCAM`` (forward + backward). Prints numbers; asserts nothing.
@@ -74,16 +74,25 @@ def torch_model_and_export(tmp: Path):
     torch.manual_seed(0)
     weights = shared_dir() / "weights" / "mobilenet_v2_imagenet.pth"
     model = build_model("mobilenet_v2", str(weights) if weights.is_file() else "none").eval()
-    ckpt = {
-        "config": {"arch": "mobilenet_v2", "dropout": 0.2},
-        "calibration": {
+    from training.export import ExportStats
+    from training.ood import DEFAULT_TAPS, fit_member, pooled_features
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (16, 224, 224), dtype=np.uint8)
+    _, feats = pooled_features(model, images, DEFAULT_TAPS)
+    stats = ExportStats(
+        [fit_member(feats, np.arange(16) % 2, DEFAULT_TAPS, 4)],
+        {"method": "benchmark", "threshold": 1.0},
+        {
             "temperature": 1.0,
             "operating_points": {"high_sensitivity": 0.5},
             "default_operating_point": "high_sensitivity",
             "heatmap_scale": 0.05,
         },
-    }
-    path = export_onnx(model, ckpt, tmp / "bench-fp32.onnx").path
+    )
+    path = export_onnx(
+        model, {"config": {"arch": "mobilenet_v2", "dropout": 0.2}}, stats, tmp / "bench.onnx"
+    ).path
     return model, path
 
 
@@ -142,12 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--model", type=Path, default=None, help="ONNX model (default: shipped, else fresh export)"
     )
-    p.add_argument(
-        "--int8", type=Path, default=None, help="int8 model (default: <model>-int8.onnx, else quantise)"
-    )
     p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     p.add_argument("--no-torch", action="store_true")
-    p.add_argument("--no-int8", action="store_true")
     args = p.parse_args(argv)
 
     import onnxruntime as ort
@@ -173,23 +178,6 @@ def main(argv: list[str] | None = None) -> int:
             print("no model: pass --model or install torch")
             return 1
         bench_ort("fp32", model_path, grey, args.runs, args.threads)
-
-        if not args.no_int8:
-            int8 = args.int8 or model_path.with_name(f"{model_path.stem}-int8.onnx")
-            if not int8.is_file():
-                calib = shared_dir() / "data" / "kermany" / "train"
-                if calib.is_dir():
-                    from training.quantize import quantize_int8
-
-                    t0 = time.perf_counter()
-                    q = quantize_int8(model_path, tmp / "bench-int8.onnx", calib, count=64)
-                    int8 = q.path
-                    print(
-                        f"\nquantised in {time.perf_counter() - t0:.0f} s (64 calibration images): "
-                        f"logit r={q.logit_pearson:.4f}, CAM r median {q.median_cam_pearson:.4f}"
-                    )
-            if int8.is_file():
-                bench_ort("int8 (QDQ)", int8, grey, args.runs, args.threads)
 
         if torch_model is not None and not args.no_torch:
             bench_torch(torch_model, grey, args.runs, max(args.threads))

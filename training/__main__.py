@@ -1,4 +1,4 @@
-"""``python -m training {train,calibrate,evaluate,export}``: the training package's command line."""
+"""``python -m training {train,calibrate,evaluate,export,gate,study}``: the training package's command line."""
 
 from __future__ import annotations
 
@@ -13,7 +13,12 @@ COMMANDS = {
         "fit temperature, operating points and heatmap scale of a run again",
     ),
     "evaluate": ("training.evaluate", "score a checkpoint or an ONNX model and write the evaluation report"),
-    "export": ("training.export", "export a checkpoint to ONNX with probability and Grad-CAM outputs"),
+    "export": ("training.export", "export checkpoint(s) to ONNX with probability, Grad-CAM and OOD outputs"),
+    "study": (
+        "training.study",
+        "score recipes (checkpoints, ensembles, TTA) on validation and a test folder",
+    ),
+    "gate": ("training.gate", "measure the AI gate of an exported model (acceptance, rejection, OOD AUROC)"),
 }
 
 
