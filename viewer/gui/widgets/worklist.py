@@ -14,13 +14,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from enum import Enum
+from typing import TYPE_CHECKING
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from viewer.core.io.collection import Entry
 from viewer.core.model.result import format_probability
-from viewer.core.model.triage import TriageRow
 from viewer.core.scope import AiState
+
+if TYPE_CHECKING:  # triage imports ONNX Runtime; the GUI thread only reads its rows
+    from viewer.core.model.triage import TriageRow
 
 
 class Flag(str, Enum):
