@@ -2,7 +2,7 @@
 area and the actions, and joins them. It holds no study logic of its own.
 
 - ``session``: the open studies, the current one, the model (:mod:`viewer.gui.session`).
-- ``studies`` / ``display`` / ``ai`` / ``heatmap`` / ``annotations`` / ``export``: the controllers
+- ``studies`` / ``display`` / ``ai`` / ``heatmap`` / ``annotations`` / ``export`` / ``reports``: the controllers
   (:mod:`viewer.gui.controllers`), each built with the session and the widgets it needs.
 - ``actions_``: every command, from the one table in :mod:`viewer.gui.actions`.
 
@@ -22,6 +22,7 @@ from viewer.gui.controllers.annotations import AnnotationsController
 from viewer.gui.controllers.display import DisplayController, FrameBar
 from viewer.gui.controllers.export import ExportController
 from viewer.gui.controllers.heatmap import HeatmapController
+from viewer.gui.controllers.reports import ReportsController
 from viewer.gui.controllers.studies import StudiesController
 from viewer.gui.icons import app_icon
 from viewer.gui.session import AnalysisState, LoadState, StudyEntry, StudySession
@@ -149,6 +150,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.heatmap = HeatmapController(s, self.view.heatmap, self.ai_panel, self.settings)
         self.annotations = AnnotationsController(s, self.view, self, status)
         self.export = ExportController(s, self.view, self.notifications, self.settings, self, status)
+        self.reports = ReportsController(s, self.export, self.notifications, self.settings, self, status)
 
     def _build_actions(self) -> None:
         undo = self.annotations.undo_group
