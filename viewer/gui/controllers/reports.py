@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 from PySide6 import QtCore, QtWidgets
 
 from viewer.gui import export as export_mod
-from viewer.gui.controllers.export import ExportController
 from viewer.gui.session import StudySession
 from viewer.gui.settings import Settings
 from viewer.gui.widgets.notifications import NotificationBar
@@ -29,6 +29,15 @@ from viewer.reports.content import (
     window_text,
 )
 from viewer.reports.deid import UidMap
+
+
+class ExportSource(Protocol):
+    """What reports need of the export controller (controllers do not import each other): the export
+    context of the current study and the view whose heatmap it shows."""
+
+    view: Any
+
+    def export_context(self) -> export_mod.ExportContext | None: ...
 
 
 class ReportOptionsDialog(QtWidgets.QDialog):
@@ -62,7 +71,7 @@ class ReportsController(QtCore.QObject):
     def __init__(
         self,
         session: StudySession,
-        export: ExportController,
+        export: ExportSource,
         notifications: NotificationBar,
         settings: Settings,
         dialog_parent: QtWidgets.QWidget,
