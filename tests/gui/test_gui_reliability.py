@@ -186,3 +186,33 @@ def test_multi_frame_keeps_one_automatic_window_and_names_the_ai_frame(qtbot, ti
     assert not win.view.heatmap.isVisible()
     win.display.auto_window()  # asked for: the automatic window of the frame shown
     assert entry.effective_window() == display.auto_window(study.frames[3])
+
+
+# --- item 6: a key hides the corner texts (not the messages); text kept off the image when there is room
+
+
+def test_corner_texts_stay_off_a_fitted_image_and_tab_hides_them_not_the_message(qtbot, tmp_path):
+    from PySide6 import QtCore
+
+    square = write_dicom(tmp_path / "square.dcm", block_image(400, 400))
+    bad = tmp_path / "broken.dcm"
+    bad.write_bytes(b"\x00" * 128 + b"DICM" + b"\x02\x00")
+    win = make_window(qtbot, load_model=False, size=(1300, 800))
+    sq_id, bad_id = open_and_wait(qtbot, win, [square, bad])
+    win.select_entry(sq_id)
+    view, corners = win.view, win.view.corners
+    qtbot.wait(50)  # the refit once the corner texts are known
+    image = QtCore.QRectF(view.image_to_widget_f(0, 0), view.image_to_widget_f(400, 400)).normalized()
+    for corner, (w, h) in corners.block_sizes().items():
+        x = 0 if corner[1] == "l" else view.width() - w
+        y = 0 if corner[0] == "t" else view.height() - h
+        assert not QtCore.QRectF(x, y, w, h).intersects(image), corner  # before: the texts covered the image
+    assert image.width() > 0.8 * min(view.width(), view.height())  # at a small cost in size
+    win.actions_["info_overlay"].trigger()  # Tab
+    assert not corners.corners_visible and corners.block_sizes() == {}
+    qtbot.wait(50)
+    grown = QtCore.QRectF(view.image_to_widget_f(0, 0), view.image_to_widget_f(400, 400)).normalized()
+    assert grown.width() > image.width()  # no texts: the image takes the room back
+    win.select_entry(bad_id)
+    assert corners.isVisible() and "could not be opened" in corners.hint  # the message is not hidden
+    win.actions_["info_overlay"].trigger()

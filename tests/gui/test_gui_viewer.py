@@ -156,7 +156,10 @@ def test_multiframe_navigation_and_scope(qtbot, isolated, tiny_model_path, dicom
     assert win.view.heatmap.isVisible()
     win.actions_["next_frame"].trigger()
     assert e.frame == 1 and win.frame_bar.slider.value() == 1
-    np.testing.assert_array_equal(win.view.image_item.image, display.render(e.study.frames[1], e.study.meta))
+    series_window = display.default_window(e.study)  # one automatic window for every frame (#15 item 3)
+    np.testing.assert_array_equal(
+        win.view.image_item.image, display.render(e.study.frames[1], e.study.meta, series_window)
+    )
     assert not win.view.heatmap.isVisible()  # the AI result belongs to frame 1 only
     assert "frame 1 only" in win.export.export_context().ai_line
     win.actions_["prev_frame"].trigger()
@@ -203,13 +206,13 @@ def test_info_overlay_toggle_and_keys(qtbot, isolated, tmp_path):
     win = make_window(qtbot, load_model=False)
     open_and_wait(qtbot, win, [path])
     corners = win.view.corners
-    assert corners.isVisible() and "DOE, Jane" in corners.texts["tl"][0]
+    assert corners.corners_visible and "DOE, Jane" in corners.texts["tl"][0]
     assert any("2024-01-02" in line for line in corners.texts["tr"])
     win.view.setFocus()
     qtbot.keyClick(win.view, QtCore.Qt.Key.Key_Tab)
-    assert not corners.isVisible()
+    assert not corners.corners_visible and corners.isVisible()  # the texts go, the overlay (hint) stays
     qtbot.keyClick(win.view, QtCore.Qt.Key.Key_Tab)
-    assert corners.isVisible()
+    assert corners.corners_visible
     qtbot.keyClick(win.view, QtCore.Qt.Key.Key_R)
     assert win.current.orientation.k == 1
     qtbot.keyClick(win.view, QtCore.Qt.Key.Key_M)

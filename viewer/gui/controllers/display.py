@@ -65,7 +65,7 @@ class DisplayController(QtCore.QObject):
             None  # the mouse in viewport coordinates; None: not over the view
         )
         view.viewport().installEventFilter(self)
-        view.corners.setVisible(settings.info_overlay)
+        view.corners.set_corners_visible(settings.info_overlay)
         view.window_drag.connect(self.drag_window)
         view.view_changed.connect(self._update_corners)
         view.scene().sigMouseMoved.connect(self._mouse_moved)
@@ -194,7 +194,8 @@ class DisplayController(QtCore.QObject):
 
     # -- corner texts, pixel readout ----------------------------------------------------------------
     def set_info_overlay(self, on: bool) -> None:
-        self.view.corners.setVisible(bool(on))
+        """The corner texts on or off (the hint, e.g. a file's error message, stays)."""
+        self.view.corners.set_corners_visible(bool(on))
         self.settings.info_overlay = bool(on)
 
     def _update_corners(self) -> None:

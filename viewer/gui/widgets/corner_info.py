@@ -110,7 +110,13 @@ class CornerOverlay(QtWidgets.QWidget):
 
     Each corner's text block is rendered once into a small cached pixmap (text layout is slow), so
     repainting the view (opacity slider, window/level drag) only blits four small images.
+
+    The corner texts can be hidden (View > Corner information, Tab) without hiding the centred hint: a
+    file's error message stays readable. ``blocks_changed`` tells the view that the space the texts need
+    changed, so that a fitted image can be kept clear of them (``ImageView.fit``).
     """
+
+    blocks_changed = QtCore.Signal()
 
     MARGIN = 10
     HINT_MAX_WIDTH = 640.0
@@ -124,6 +130,8 @@ class CornerOverlay(QtWidgets.QWidget):
         self.font_ = QtGui.QFont()
         self.font_.setPixelSize(13)
         self._cache: dict[str, QtGui.QPixmap] = {}
+        self.corners_visible = True
+        self._sizes: dict[str, tuple[int, int]] = {}
 
     def set_texts(self, texts: dict[str, list[str]]) -> None:
         if texts != self.texts:
@@ -132,6 +140,33 @@ class CornerOverlay(QtWidgets.QWidget):
             for k in changed:
                 self._cache.pop(k, None)
             self.update()
+            self._check_sizes()
+
+    def set_corners_visible(self, on: bool) -> None:
+        if on != self.corners_visible:
+            self.corners_visible = bool(on)
+            self.update()
+            self._check_sizes()
+
+    def block_sizes(self) -> dict[str, tuple[int, int]]:
+        """(width, height) in logical pixels that each shown corner's text needs, rounded up to 8 px (so
+        that "Zoom 45%" becoming "Zoom 44%" does not count as a change), margin included."""
+        if not self.corners_visible:
+            return {}
+        out = {}
+        for corner, lines in self.texts.items():
+            if lines:
+                size = self._block(corner, lines).deviceIndependentSize()
+                out[corner] = tuple(
+                    -(-int(v + self.MARGIN + 1) // 8) * 8 for v in (size.width(), size.height())
+                )
+        return out
+
+    def _check_sizes(self) -> None:
+        sizes = self.block_sizes()
+        if sizes != self._sizes:
+            self._sizes = sizes
+            self.blocks_changed.emit()
 
     def set_hint(self, hint: str) -> None:
         if hint != self.hint:
@@ -168,7 +203,7 @@ class CornerOverlay(QtWidgets.QWidget):
         p = QtGui.QPainter(self)
         m = self.MARGIN
         for corner, lines in self.texts.items():
-            if not lines:
+            if not lines or not self.corners_visible:
                 continue
             pm = self._block(corner, lines)
             size = pm.deviceIndependentSize()

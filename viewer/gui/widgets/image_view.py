@@ -25,6 +25,7 @@ from viewer.gui.widgets.image_items import DisplayImageItem, HeatmapLayer
 
 TOOLS = ("wl", "pan", "zoom", "arrow", "text", "ellipse", "ruler")
 MIN_ZOOM, MAX_ZOOM = 0.02, 40.0
+FIT_ROOM_COST = 0.2  # a fitted image shrinks by up to 20 % to keep the corner texts off it
 
 # Before any widget exists: images are numpy (row, col) arrays.
 pg.setConfigOptions(imageAxisOrder="row-major")
@@ -88,9 +89,11 @@ class ImageView(pg.GraphicsView):
         self._drawing: DrawGesture | None = None
         self._fit_mode = True
         self._zoom_anchor: QtCore.QPointF | None = None
+        self._corner_refits = 0
 
         self.corners = CornerOverlay(self)
         self.corners.set_hint("Open a study (Ctrl+O) or drop files here")
+        self.corners.blocks_changed.connect(self._corner_blocks_changed)
         self.vb.sigRangeChanged.connect(self._range_changed)
         self.vb.sigRangeChangedManually.connect(self._manual_range)
         self.setCursor(QtCore.Qt.CursorShape.CrossCursor)
@@ -109,6 +112,7 @@ class ImageView(pg.GraphicsView):
         self.image_item.set_u8(u8)
         self.corners.set_hint("")
         if reset_view or old != self.image_shape():
+            self._corner_refits = 0
             self._apply_orientation()
             self.fit()
 
@@ -160,12 +164,40 @@ class ImageView(pg.GraphicsView):
         return 1.0 / (px[0] * self.devicePixelRatioF())
 
     def fit(self) -> None:
+        """The whole image in view; kept clear of the corner texts when that costs at most
+        ``FIT_ROOM_COST`` of its size (left and right bands beside it, or top and bottom ones)."""
         rect = self.oriented_rect()
         if rect.isEmpty():
             return
-        self.vb.setRange(rect=rect, padding=0.01)
+        room = self._room_for_corners(rect)
+        if room is None:
+            self.vb.setRange(rect=rect, padding=0.01)
+        else:
+            self.vb.setRange(rect=room, padding=0.0)
         self._fit_mode = True
         self.view_changed.emit()
+
+    def _room_for_corners(self, rect: QtCore.QRectF) -> QtCore.QRectF | None:
+        """The view rectangle (image coordinates) that shows ``rect`` whole with the corner texts beside or
+        above/below it, or None when there is no need or no room."""
+        sizes = self.corners.block_sizes() if self.corners is not None else {}
+        width, height = float(self.vb.width()), float(self.vb.height())
+        if not sizes or width < 2 or height < 2:
+            return None
+        w = {c: sizes.get(c, (0, 0))[0] for c in ("tl", "tr", "bl", "br")}
+        h = {c: sizes.get(c, (0, 0))[1] for c in ("tl", "tr", "bl", "br")}
+        side = max(w.values())  # symmetric bands keep the image centred
+        band = max(h.values())
+        full = min(width / rect.width(), height / rect.height()) / 1.01
+        beside = min(max(width - 2 * side, 1.0) / rect.width(), height / rect.height())
+        above = min(width / rect.width(), max(height - 2 * band, 1.0) / rect.height())
+        scale = max(beside, above)
+        if scale >= full or scale < (1.0 - FIT_ROOM_COST) * full:
+            return None  # the texts are clear of the image anyway, or keeping them clear costs too much
+        c = rect.center()
+        return QtCore.QRectF(
+            c.x() - width / scale / 2, c.y() - height / scale / 2, width / scale, height / scale
+        )
 
     def set_zoom(self, zoom: float, center: QtCore.QPointF | None = None) -> None:
         zoom = float(np.clip(zoom, MIN_ZOOM, MAX_ZOOM))
@@ -205,12 +237,19 @@ class ImageView(pg.GraphicsView):
         if self.corners is None:  # pyqtgraph resizes once inside its own __init__, before ours ran
             return
         self.corners.setGeometry(self.rect())
+        self._corner_refits = 0
         if self._fit_mode:
             QtCore.QTimer.singleShot(0, self._refit_if_needed)
 
     def _refit_if_needed(self):
         if self._fit_mode:
             self.fit()
+
+    def _corner_blocks_changed(self) -> None:
+        # the zoom shown in a corner changes with the fit: refit at most twice per image or resize
+        if self._fit_mode and self.image_shape() is not None and self._corner_refits < 2:
+            self._corner_refits += 1
+            QtCore.QTimer.singleShot(0, self._refit_if_needed)
 
     # -- coordinates -----------------------------------------------------------------------------
     def scene_to_image(self, scene_pos: QtCore.QPointF) -> QtCore.QPointF:
