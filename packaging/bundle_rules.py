@@ -57,6 +57,7 @@ METADATA_DISTS = (
 )
 EXTRA_HIDDEN_IMPORTS = (
     "platformdirs",
+    "PySide6.QtPrintSupport",  # imported when the user prints (viewer.gui.controllers.reports)
     "PySide6.QtOpenGL",  # pyqtgraph imports these two with importlib when it is imported
     "PySide6.QtOpenGLWidgets",
 )
@@ -71,7 +72,8 @@ EXCLUDES = [
     "tests", "pytest", "_pytest", "pytestqt", "hypothesis", "importlinter", "grimp", "ruff", "mypy",
     "setuptools", "pkg_resources", "pip", "IPython", "jupyter_rfb",
     # image libraries the app does not use (decoding is pinned to pylibjpeg / OpenCV)
-    "PIL", "gdcm", "jpeg_ls", "pyjpegls", "OpenGL", "h5py", "cupy", "cuda", "nvidia", "numba",
+    # (PIL and jpeg_ls stay: highdicom imports both at import time, for the DICOM SC and SR exports)
+    "gdcm", "OpenGL", "h5py", "cupy", "cuda", "nvidia", "numba",
     "tkinter", "_tkinter", "pydoc_data", "lib2to3", "unittest",
     "pydicom.examples.tests", "pyqtgraph.examples", "pyqtgraph.opengl", "pyqtgraph.jupyter",
     # Qt modules the viewer does not use (it needs QtCore, QtGui, QtWidgets)
@@ -91,7 +93,7 @@ EXCLUDES = [
     "PySide6.QtScxml", "PySide6.QtStateMachine", "PySide6.QtConcurrent", "PySide6.QtDBus",
     "PySide6.QtNetworkAuth", "PySide6.QtXml", "PySide6.QtAxContainer", "PySide6.QtLabsStyleKit",
     "PySide6.QtSvg", "PySide6.QtSvgWidgets",  # (pyqtgraph needs QtOpenGL + QtOpenGLWidgets: kept)
-    "PySide6.QtPrintSupport",
+    # (QtPrintSupport and its printsupport/ plugins stay: File > Print report)
 ]  # fmt: skip
 
 # Qt plugins collected by PyInstaller's QtGui hook that an X-ray viewer never loads (embedded-Linux
@@ -101,7 +103,7 @@ EXCLUDES = [
 QT_PLUGIN_DROP = (
     "platforms/libqeglfs", "platforms/libqlinuxfb", "platforms/libqminimalegl", "platforms/libqvnc",
     "platforms/libqvkkhrdisplay", "platforms/qdirect2d", "egldeviceintegrations/", "networkinformation/",
-    "tls/", "sqldrivers/", "printsupport/", "qmltooling/", "designer/", "generic/", "vectorimageformats/",
+    "tls/", "sqldrivers/", "qmltooling/", "designer/", "generic/", "vectorimageformats/",
     "platformthemes/libqgtk3",  # GTK theme bridge: drags in GTK, cairo, pango; the app has its own theme
     "imageformats/qpdf", "imageformats/libqpdf", "imageformats/qsvg", "imageformats/libqsvg",
     "imageformats/qtga", "imageformats/libqtga", "imageformats/qwbmp", "imageformats/libqwbmp",
@@ -111,20 +113,23 @@ QT_PLUGIN_DROP = (
 # Bundling any of these means something pulled in the training stack, a test tool or an unused Qt module.
 FORBIDDEN = (
     "torch", "torchvision", "training", "tests", "matplotlib", "sklearn", "scipy", "pytorch_grad_cam",
-    "onnx", "PIL", "pytest", "_pytest", "hypothesis", "PySide6.QtQml", "PySide6.QtQuick",
+    "onnx", "pytest", "_pytest", "hypothesis", "PySide6.QtQml", "PySide6.QtQuick",
     "PySide6.QtWebEngineCore", "PySide6.QtMultimedia", "PySide6.QtPdf", "PySide6.Qt3DCore",
 )  # fmt: skip
 FORBIDDEN_FILES = (
     "libtorch", "libQt6WebEngine", "libQt6Quick", "libQt6Qml", "libQt6Pdf", "libQt6Multimedia", "libQt63D",
     "Qt6WebEngine", "Qt6Quick", "Qt6Qml", "Qt6Pdf", "Qt6Multimedia", "Qt63D",
 )  # fmt: skip
+# Packages whose data files the bundle needs (build.spec collects them): highdicom's IOD/module tables
+# (_standard/*.json) and its sRGB ICC profile, read when an SC or SR is built
+DATA_PACKAGES = ("highdicom",)
 REQUIRED_MODULES = (
     "viewer.__main__", "viewer.config", "viewer.diagnostics.selftest", "viewer.diagnostics.startup_benchmark",
     "viewer.core.io", "viewer.core.model.inference", "viewer.diagnostics.selftest_scan",
     "viewer.diagnostics.selftest_export", "viewer.diagnostics.phantoms", "viewer.gui.main_window",
     "pydicom", "pydicom.pixels.decoders.pylibjpeg", "pydicom.pixels.decoders.rle",
     "pylibjpeg", "libjpeg", "openjpeg", "rle", "cv2", "onnxruntime", "PySide6.QtWidgets", "pyqtgraph",
-    "platformdirs",
+    "platformdirs", "highdicom", "viewer.reports.dicom_sr", "PySide6.QtPrintSupport",
 )  # fmt: skip
 REQUIRED_METADATA = ("pylibjpeg", "pylibjpeg_libjpeg", "pylibjpeg_openjpeg", "pylibjpeg_rle", DIST_NAME)
 
