@@ -25,6 +25,9 @@ def create_app(argv: list[str] | None = None) -> QtWidgets.QApplication:
     QtCore.QCoreApplication.setApplicationName(APP_NAME)
     QtCore.QCoreApplication.setApplicationVersion(app_version())
     if QtWidgets.QApplication.instance() is None:
+        from viewer.gui.xcb import check_xcb  # noqa: PLC0415 - Linux only, before Qt loads its platform
+
+        check_xcb()  # names missing X11 libraries and the apt-get line, instead of Qt's generic abort
         QtWidgets.QApplication.setHighDpiScaleFactorRoundingPolicy(
             QtCore.Qt.HighDpiScaleFactorRoundingPolicy.PassThrough
         )
