@@ -56,6 +56,13 @@ def run_tool(*cmd: str) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, capture_output=True, text=True, check=False)
 
 
+@pytest.fixture(autouse=True)
+def _one_qt_application(qapp):
+    """The CLI would create a bare QGuiApplication (enough for fonts and painting); in one pytest process
+    with the GUI tests it must be pytest-qt's QApplication, created first."""
+    return qapp
+
+
 @pytest.fixture
 def child_dcm(tmp_path) -> Path:
     """A 256 x 256 AP chest CR of a 3-year-old with identifiers everywhere a file can carry them."""

@@ -92,7 +92,11 @@ class LengthMeasurement:
 def measure(start: tuple[float, float], end: tuple[float, float], spacing: PixelSpacing) -> LengthMeasurement:
     dx, dy = end[0] - start[0], end[1] - start[1]
     px = math.hypot(dx, dy)
-    mm = math.hypot(dx * float(spacing.col_mm), dy * float(spacing.row_mm)) if spacing.usable else None
+    mm = (
+        math.hypot(dx * float(spacing.col_mm or 0), dy * float(spacing.row_mm or 0))
+        if spacing.usable
+        else None
+    )
     source = spacing.source.value if spacing.usable else SpacingSource.NONE.value
     return LengthMeasurement(
         (float(start[0]), float(start[1])), (float(end[0]), float(end[1])), mm, px, source

@@ -61,7 +61,7 @@ def build_sc(
         transfer_syntax_uid="1.2.840.10008.1.2.1",  # explicit VR little endian: any PACS reads it
     )
     oriented = orient_patient_orientation(header.get("PatientOrientation") or (), quarter_turns, mirrored)
-    sc.PatientOrientation = list(oriented) if oriented else ""  # type 2: empty when unknown
+    sc["PatientOrientation"].value = list(oriented) if oriented else ""  # type 2: empty when unknown
     for kw in ("PatientIdentityRemoved", "DeidentificationMethod", "DeidentificationMethodCodeSequence"):
         if kw in header:
             sc[kw] = header[kw]

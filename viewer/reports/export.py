@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from pydicom.dataset import Dataset
 
 from viewer.core import overlay
 from viewer.core.display import default_window, render_default
@@ -71,8 +72,8 @@ def headless_view(
 @dataclass
 class ReportSet:
     files: dict[Path, bytes] = field(default_factory=dict)
-    sc: object | None = None
-    sr: object | None = None
+    sc: Dataset | None = None
+    sr: Dataset | None = None
 
 
 def base_name(source_path: str, include_patient: bool) -> str:

@@ -174,7 +174,7 @@ def pdf_bytes(rgb: np.ndarray, content: ReportContent, resolution: int = 300) ->
     writer.setCreator(content.app)
     _setup(writer)
     render_to(writer, rgb, content)
-    data = bytes(buffer.data())
+    data = buffer.data().data()
     buffer.close()
     return data
 

@@ -4,7 +4,6 @@ a file nobody agreed to replace."""
 from __future__ import annotations
 
 import io
-import os
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -44,7 +43,7 @@ def existing(paths) -> list[Path]:
     return [Path(p) for p in paths if Path(p).exists()]
 
 
-def write_files(files: Mapping[str | os.PathLike, bytes], *, overwrite: bool = False) -> list[Path]:
+def write_files(files: Mapping[Path, bytes] | Mapping[str, bytes], *, overwrite: bool = False) -> list[Path]:
     """Write every file atomically. Without ``overwrite`` nothing is written if any target exists
     (checked for all first, then again by each atomic write, in case one appeared meanwhile)."""
     if not overwrite:
