@@ -42,6 +42,7 @@ from viewer.core.display import default_window, presets, render
 from viewer.core.errors import CorruptPixelDataError, StudyError, UnsupportedCompressionError
 from viewer.core.files import write_atomic
 from viewer.core.io import load_header, load_study
+from viewer.core.model.worklist_csv import csv_row, csv_text
 from viewer.core.study import Study, StudyMetadata, VoiLut, WindowPreset
 
 PROG = CLI_NAME
@@ -345,68 +346,6 @@ def _predict_line(d: dict) -> str:
         f"{d['path']}\t{d['state']}\tprobability {prob}\t{d['label'] or '-'}\tthreshold "
         f"{d['threshold']:.4f} ({d['operating_point']})\tood {ood} / {d['ood_threshold']:.2f}\t{reasons}"
     )
-
-
-CSV_COLUMNS = ("path", "state", "probability", "label", "threshold", "operating_point", "model_version")
-CSV_TAIL = ("modality", "view", "reasons", "error")
-CSV_PATIENT = ("patient_name", "patient_id", "birth_date", "study_date", "accession")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: object) -> str:
-    """CSV text that a spreadsheet will not run: a leading = + - @ becomes text (OWASP CSV injection)."""
-    if value is None:
-        return ""
-    text = str(value)
-    return "'" + text if text.startswith(_FORMULA_START) and not _is_number(text) else text
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def csv_row(row, model_version: str, include_patient: bool) -> dict[str, str]:
-    """One worklist row (a :class:`~viewer.core.model.triage.TriageRow`) as CSV cells."""
-    meta, result = row.meta, row.result
-    d = result.to_dict(row.entry.display) if result is not None else {}
-    cells: dict[str, object] = {
-        "path": row.entry.display,
-        "state": d.get("state", "error"),
-        "probability": d.get("probability"),
-        "label": d.get("label"),
-        "threshold": d.get("threshold"),
-        "operating_point": d.get("operating_point"),
-        "model_version": result.model_version if result is not None else model_version,
-    }
-    if include_patient:
-        p, s = (meta.patient, meta.study) if meta is not None else (None, None)
-        cells.update(
-            patient_name=p and p.name, patient_id=p and p.id, birth_date=p and p.birth_date,
-            study_date=s and s.date, accession=s and s.accession,
-        )  # fmt: skip
-    cells.update(
-        modality=meta.study.modality if meta else "",
-        view=meta.study.view_position if meta else "",
-        reasons=" | ".join(d.get("reasons", [])),
-        error=str(row.error) if row.error is not None else "",
-    )
-    return {k: _cell(v) for k, v in cells.items()}
-
-
-def csv_text(rows: list[dict[str, str]], include_patient: bool) -> str:
-    import csv
-    import io
-
-    columns = CSV_COLUMNS[:1] + (CSV_PATIENT if include_patient else ()) + CSV_COLUMNS[1:] + CSV_TAIL
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\r\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return buf.getvalue()
 
 
 class ProgressBar:
