@@ -70,6 +70,7 @@ def test_real_window_screenshot(x_display, tmp_path, tiny_model_path, dicom_dir)
         QT_QPA_PLATFORM="xcb",
         PNEUMOSCOPE_SETTINGS_DIR=str(tmp_path / "settings"),
         PNEUMOSCOPE_LOG_DIR=str(tmp_path / "logs"),
+        PYTHONFAULTHANDLER="1",  # a crash prints every thread's Python stack (issue #15 item 7)
     )
     cmd = [
         sys.executable,

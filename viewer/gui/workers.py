@@ -45,18 +45,28 @@ def failure_from_exception(exc: BaseException) -> Failure:
 
 
 class _Signals(QtCore.QObject):
+    """The runner's one pair of signals, shared by all its tasks (it lives in the GUI thread)."""
+
     result = QtCore.Signal(object, object)  # task, value
     error = QtCore.Signal(object, object)  # task, Failure
 
 
 class Task(QtCore.QRunnable):
-    """One submitted call; :meth:`TaskRunner.submit` returns it so that its owner can cancel it."""
+    """One submitted call; :meth:`TaskRunner.submit` returns it so that its owner can cancel it.
 
-    def __init__(self, fn: Callable, args: tuple, kwargs: dict):
+    Signals (issue #15 item 7, an intermittent SIGSEGV): a task used to own a QObject for its signals,
+    deleted (``deleteLater``) as soon as the GUI thread had delivered its result, while the worker thread
+    could still be inside that object's ``emit`` (the queued event is posted before ``emit`` returns; a GUI
+    thread spinning its event loop, as the screenshot tool does, runs the deferred delete at once). The
+    signals now belong to the runner and live as long as it. The QRunnable itself cannot be freed under
+    its thread: PySide's QThreadPool keeps a reference to every runnable it started.
+    """
+
+    def __init__(self, fn: Callable, args: tuple, kwargs: dict, signals: _Signals):
         super().__init__()
-        self.setAutoDelete(False)  # Python keeps the reference until the result is delivered
+        self.setAutoDelete(False)  # Python owns it (PySide's pool keeps a reference, see the class docstring)
         self.fn, self.args, self.kwargs = fn, args, kwargs
-        self.signals = _Signals()
+        self.signals = signals
         self.on_result: Callable | None = None
         self.on_error: Callable | None = None
         self.cancelled = False
@@ -74,6 +84,7 @@ class Task(QtCore.QRunnable):
             self.signals.error.emit(self, failure)
         else:
             self.signals.result.emit(self, value)
+            del value  # the GUI thread owns the result now
 
 
 class TaskRunner(QtCore.QObject):
@@ -86,6 +97,9 @@ class TaskRunner(QtCore.QObject):
         self.pool = QtCore.QThreadPool(self)
         self.pool.setMaxThreadCount(max(1, max_threads))
         self._tasks: set[Task] = set()
+        self._signals = _Signals(self)
+        self._signals.result.connect(self._deliver_result, QtCore.Qt.ConnectionType.QueuedConnection)
+        self._signals.error.connect(self._deliver_error, QtCore.Qt.ConnectionType.QueuedConnection)
 
     @property
     def pending(self) -> int:
@@ -100,10 +114,8 @@ class TaskRunner(QtCore.QObject):
         priority: int = 0,
         **kwargs,
     ) -> Task:
-        task = Task(fn, args, kwargs)
+        task = Task(fn, args, kwargs, self._signals)
         task.on_result, task.on_error = on_result, on_error
-        task.signals.result.connect(self._deliver_result, QtCore.Qt.ConnectionType.QueuedConnection)
-        task.signals.error.connect(self._deliver_error, QtCore.Qt.ConnectionType.QueuedConnection)
         self._tasks.add(task)
         self.busy_changed.emit(len(self._tasks))
         self.pool.start(task, priority)
@@ -114,7 +126,6 @@ class TaskRunner(QtCore.QObject):
         # QThreadPool keeps a reference to tasks that are not auto-deleted: drop what they hold (the study's
         # frames, the callbacks and through them the study entry), or every closed study stays in memory.
         task.fn = task.args = task.kwargs = task.on_result = task.on_error = None
-        task.signals.deleteLater()
         self.busy_changed.emit(len(self._tasks))
 
     @QtCore.Slot(object, object)
