@@ -203,7 +203,7 @@ def main() -> int:
     times = []
     for i in range(args.steps):
         t0 = time.perf_counter()
-        win._window_drag(3.0 if i % 20 < 10 else -3.0, 1.0 if i % 20 < 10 else -1.0)
+        win.display.drag_window(3.0 if i % 20 < 10 else -3.0, 1.0 if i % 20 < 10 else -1.0)
         until_painted(app, paints)
         times.append((time.perf_counter() - t0) * 1000)
     print(
