@@ -156,19 +156,23 @@ def main() -> int:
                 "heatmap" in marks
                 or win.entries[eid].state == "failed"
                 or win.entries[eid].ai_state == "failed"
+                or (win.entries[eid].ai_state == "done" and not win.entries[eid].score_shown)  # withheld
             ),
         )
         win.study_shown.disconnect(shown)
         win.heatmap_shown.disconnect(heat)
         e = win.entries[eid]
-        inf = f"{e.prediction.elapsed_ms:9.0f}" if e.prediction is not None else "      n/a"
+        inf = f"{e.result.prediction.elapsed_ms:9.0f}" if e.result is not None else "      n/a"
         img_ms = (marks.get("image", float("nan")) - t0) * 1000
         hm_ms = (marks.get("heatmap", float("nan")) - t0) * 1000
-        print(f"  {path.name[:28]:28s} {img_ms:8.0f} {hm_ms:9.0f} {e.load_ms:15.0f} {inf}")
+        hm = (
+            f"{hm_ms:9.0f}" if "heatmap" in marks else ("  withheld" if e.result is not None else "      n/a")
+        )
+        print(f"  {path.name[:28]:28s} {img_ms:8.0f} {hm} {e.load_ms:15.0f} {inf}")
         win.close_entry(eid)
 
     # -- opacity slider on a 2000 x 2000 image -----------------------------------------------------------
-    sys.path.insert(0, str(ROOT / "tests"))
+    sys.path.insert(0, str(ROOT / "tests" / "gui"))  # gui_support moved to tests/gui
     from gui_support import write_dicom
 
     rng = np.random.default_rng(0)
