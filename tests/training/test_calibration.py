@@ -58,3 +58,18 @@ def test_youden_threshold_separates_disjoint_scores():
     probs = np.array([0.1, 0.2, 0.3, 0.7, 0.8, 0.9])
     labels = np.array([0, 0, 0, 1, 1, 1])
     assert youden_threshold(probs, labels) == pytest.approx(0.5)  # midway, on no sample
+
+
+def test_operating_points_mean_their_names():
+    from training.calibration import operating_points
+
+    rng = np.random.default_rng(4)
+    labels = np.r_[np.ones(400, int), np.zeros(200, int)]
+    for shift in (0.5, 1.5, 3.0):  # weakly to strongly separated scores
+        probs = 1 / (1 + np.exp(-(rng.normal(0, 1, 600) + shift * (labels * 2 - 1))))
+        pts = operating_points(probs, labels, 0.97)
+        sens = {k: float((probs[labels == 1] >= t).mean()) for k, t in pts.items()}
+        assert pts["high_sensitivity"] <= pts["balanced"] and sens["high_sensitivity"] >= sens["balanced"]
+        passed = int((probs[labels == 1] >= pts["high_sensitivity"]).sum())
+        assert wilson_lower_bound(passed, 400) >= 0.97 or pts["high_sensitivity"] == pts["balanced"]
+        assert pts["balanced"] == youden_threshold(probs, labels)

@@ -111,14 +111,29 @@ def e2e(kermany_dir: Path, tmp_path_factory) -> dict:
                 "--out",
                 str(tmp / "rep_split"),
                 "--operating-point",
-                "youden",
+                "balanced",
                 *common,
             ]
         )
         == 0
     )
     onnx_path = tmp / "model.onnx"
-    assert cli(["export", "--checkpoint", str(run / "best.pt"), "--out", str(onnx_path)]) == 0
+    assert (
+        cli(
+            [
+                "export",
+                "--checkpoint",
+                str(run / "best.pt"),
+                "--data",
+                str(kermany_dir),
+                "--out",
+                str(onnx_path),
+                "--ood-components",
+                "8",
+            ]
+        )
+        == 0
+    )
     assert (
         cli(
             [
@@ -155,7 +170,7 @@ def test_checkpoints_and_run_files_exist(e2e):
     best = torch.load(run / "best.pt", map_location="cpu", weights_only=False)
     cal = best["calibration"]
     assert cal["temperature"] >= 1.0 and cal["heatmap_scale"] > 0
-    assert set(cal["operating_points"]) == {"high_sensitivity", "youden"}
+    assert set(cal["operating_points"]) == {"high_sensitivity", "balanced"}
     assert json.loads((run / "calibration.json").read_text()) == json.loads(json.dumps(cal))
 
 
@@ -290,9 +305,9 @@ def test_evaluate_scores_the_requested_images(e2e):
     split_rows = _read_csv(e2e["tmp"] / "rep_split" / "predictions.csv")
     assert [r["file"] for r in split_rows] == [s.rel for s in val]
     m = _metrics(e2e["tmp"] / "rep_split")
-    assert m["data"]["subset"] == "val" and m["operating_point"] == "youden"
+    assert m["data"]["subset"] == "val" and m["operating_point"] == "balanced"
     best = torch.load(e2e["run"] / "best.pt", map_location="cpu", weights_only=False)
-    assert m["threshold"] == pytest.approx(best["calibration"]["operating_points"]["youden"])
+    assert m["threshold"] == pytest.approx(best["calibration"]["operating_points"]["balanced"])
 
 
 def test_checkpoint_evaluation_matches_the_training_run(e2e):
@@ -445,7 +460,7 @@ def test_calibrate_command_refits_the_run_without_touching_the_weights(e2e, tmp_
     assert cal["min_sensitivity"] == 0.8
     assert cal["temperature"] == pytest.approx(before["calibration"]["temperature"])
     at = cal["val_metrics"]["operating_points"]
-    assert set(at) == {"high_sensitivity", "youden"}
+    assert set(at) == {"high_sensitivity", "balanced"}
     assert at["high_sensitivity"]["threshold"] == cal["operating_points"]["high_sensitivity"]
     assert at["high_sensitivity"]["sensitivity"] >= 0.8
     assert json.loads((run / "calibration.json").read_text()) == json.loads(json.dumps(cal))
