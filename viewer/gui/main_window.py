@@ -2,8 +2,8 @@
 area and the actions, and joins them. It holds no study logic of its own.
 
 - ``session``: the open studies, the current one, the model (:mod:`viewer.gui.session`).
-- ``studies`` / ``display`` / ``ai`` / ``heatmap`` / ``annotations`` / ``export`` / ``reports``: the controllers
-  (:mod:`viewer.gui.controllers`), each built with the session and the widgets it needs.
+- ``studies`` / ``display`` / ``ai`` / ``heatmap`` / ``annotations`` / ``export`` / ``reports`` / ``worklist``: the
+  controllers (:mod:`viewer.gui.controllers`), each built with the session and the widgets it needs.
 - ``actions_``: every command, from the one table in :mod:`viewer.gui.actions`.
 
 :meth:`MainWindow.render_current` is the one place that puts the current entry on screen: every panel,
@@ -24,6 +24,7 @@ from viewer.gui.controllers.export import ExportController
 from viewer.gui.controllers.heatmap import HeatmapController
 from viewer.gui.controllers.reports import ReportsController
 from viewer.gui.controllers.studies import StudiesController
+from viewer.gui.controllers.worklist import WorklistController, is_collection
 from viewer.gui.icons import app_icon
 from viewer.gui.session import AnalysisState, LoadState, StudyEntry, StudySession
 from viewer.gui.settings import Settings
@@ -34,6 +35,7 @@ from viewer.gui.widgets.notifications import NotificationBar
 from viewer.gui.widgets.shortcuts_dialog import ShortcutsDialog
 from viewer.gui.widgets.study_list import StudyList
 from viewer.gui.widgets.tag_browser import TagBrowser
+from viewer.gui.widgets.worklist_panel import WorklistPanel
 from viewer.gui.workers import TaskRunner
 
 TITLE = "Pneumoscope"
@@ -113,6 +115,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self.tabifyDockWidget(self.ai_dock, self.tag_dock)
         self.ai_dock.raise_()
         self.tag_dock.hide()
+        self.worklist_panel = WorklistPanel()
+        self.worklist_dock = self._dock(
+            "Worklist", "worklist_dock", self.worklist_panel, area.BottomDockWidgetArea
+        )
+        self.worklist_dock.hide()  # shown when a folder, a CD or a ZIP is opened
 
         sb = self.statusBar()
         self.pixel_label = QtWidgets.QLabel()
@@ -151,6 +158,17 @@ class MainWindow(QtWidgets.QMainWindow):
         self.annotations = AnnotationsController(s, self.view, self, status)
         self.export = ExportController(s, self.view, self.notifications, self.settings, self, status)
         self.reports = ReportsController(s, self.export, self.notifications, self.settings, self, status)
+        self.worklist = WorklistController(
+            s,
+            self.studies,
+            self.worklist_panel,
+            self.worklist_dock,
+            self.notifications,
+            self.settings,
+            self,
+            status,
+        )
+        self.studies.open_recent = self.open_any  # a recent folder / DICOMDIR / ZIP opens into the worklist
 
     def _build_actions(self) -> None:
         undo = self.annotations.undo_group
@@ -171,9 +189,13 @@ class MainWindow(QtWidgets.QMainWindow):
                 "presets": presets,
                 "studies_panel": self.study_dock.toggleViewAction(),
                 "ai_panel": self.ai_dock.toggleViewAction(),
+                "worklist_panel": self.worklist_dock.toggleViewAction(),
             },
         )
         self.actions_ = self.registry.actions
+        self.worklist_panel.set_actions(
+            [self.actions_[a] for a in ("analyse_all", "export_worklist", "worklist_prev", "worklist_next")]
+        )
         self.undo_action, self.redo_action = self.actions_["undo"], self.actions_["redo"]
         menus = self.registry.build_menus(self.menuBar())
         window_menu = menus["Window"]
@@ -194,7 +216,7 @@ class MainWindow(QtWidgets.QMainWindow):
         s.model_changed.connect(self.model_state_changed)
         self.heatmap.changed.connect(self.registry.sync_checked)
         self.tag_dock.visibilityChanged.connect(lambda _vis: self.registry.sync_checked())
-        self.view.files_dropped.connect(self.open_paths)
+        self.view.files_dropped.connect(self.open_any)
         self.runner.busy_changed.connect(self._show_busy)
         self.studies.study_loaded.connect(self.study_loaded)
         self.studies.study_failed.connect(self.study_failed)
@@ -270,13 +292,14 @@ class MainWindow(QtWidgets.QMainWindow):
         paths = [u.toLocalFile() for u in ev.mimeData().urls() if u.isLocalFile()]
         if paths:
             ev.acceptProposedAction()
-            self.open_paths(paths)
+            self.open_any(paths)
 
     def closeEvent(self, ev: QtGui.QCloseEvent) -> None:
         self.settings.geometry = self.saveGeometry()
         self.settings.window_state = self.saveState()
         self.heatmap.flush()
         self.settings.sync()
+        self.worklist.shutdown()
         self.runner.cancel_all()
         self.runner.wait(5000)
         super().closeEvent(ev)
@@ -285,6 +308,17 @@ class MainWindow(QtWidgets.QMainWindow):
     # (viewer.gui.app.run, viewer.diagnostics, benchmarks/): the session and the studies controller's
     def open_paths(self, paths) -> list[int]:
         return self.studies.open_paths(paths)
+
+    def open_any(self, paths) -> None:
+        """What the user opens (drop, recent, command line): folders, DICOMDIRs and ZIPs into the worklist
+        (walked in a worker), image files as studies."""
+        paths = [str(p) for p in paths]
+        collections = [p for p in paths if is_collection(p)]
+        files = [p for p in paths if p not in collections]
+        if collections:
+            self.worklist.open_collection(collections)
+        if files:
+            self.studies.open_paths(files)
 
     def select_entry(self, entry_id: int) -> None:
         self.studies.select(entry_id)

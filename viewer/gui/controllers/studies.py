@@ -42,6 +42,9 @@ class StudiesController(QtCore.QObject):
         self.session, self.runner, self.study_list = session, runner, study_list
         self.recent_menu, self.notifications, self.settings = recent_menu, notifications, settings
         self._parent, self._status = dialog_parent, status
+        self._unrecorded: set[int] = set()  # entries opened from a worklist: Open recent has their folder
+        # what a recent item opens (the window routes folders, DICOMDIRs and ZIPs to the worklist)
+        self.open_recent: Callable[[list[str]], object] = self.open_paths
         study_list.current_study_changed.connect(self.select)
         study_list.close_requested.connect(self.close)
         session.entry_added.connect(lambda e: study_list.add_entry(e.id, e.path))
@@ -67,8 +70,9 @@ class StudiesController(QtCore.QObject):
             self.settings.last_folder = folder
             self.open_paths([folder])
 
-    def open_paths(self, paths) -> list[int]:
-        """Open files and folders (recursively); returns the new entry ids. Never blocks, never raises."""
+    def open_paths(self, paths, remember: bool = True) -> list[int]:
+        """Open files and folders (recursively); returns the new entry ids. Never blocks, never raises.
+        ``remember=False``: not in Open recent (a study of a worklist, whose folder or CD is there)."""
         files = expand_paths(paths)
         if not files and paths:
             self.notifications.add("Nothing to open", "No DICOM, PNG, JPEG or TIFF files were found there.")
@@ -81,6 +85,8 @@ class StudiesController(QtCore.QObject):
                 continue
             entry = self.session.add(f)
             new.append(entry)
+            if not remember:
+                self._unrecorded.add(entry.id)
             entry.tasks.append(
                 self.runner.submit(
                     load_job,
@@ -100,8 +106,9 @@ class StudiesController(QtCore.QObject):
         if not self.session.is_open(entry):
             return
         self.session.set_loaded(entry, result)
-        self.settings.add_recent(entry.path)
-        self.fill_recent_menu()
+        if entry.id not in self._unrecorded:
+            self.settings.add_recent(entry.path)
+            self.fill_recent_menu()
         current = self.session.current
         if current is None or current.state is LoadState.FAILED:
             self.select(entry.id)
@@ -144,7 +151,7 @@ class StudiesController(QtCore.QObject):
         for path in recent:
             act = menu.addAction(Path(path).name)
             act.setToolTip(path)
-            act.triggered.connect(lambda checked=False, p=path: self.open_paths([p]))
+            act.triggered.connect(lambda checked=False, p=path: self.open_recent([p]))
         if recent:
             menu.addSeparator()
             menu.addAction("Clear list", lambda: (self.settings.clear_recent(), self.fill_recent_menu()))
@@ -176,6 +183,7 @@ class StudiesController(QtCore.QObject):
         entry = self.session.remove(entry_id, successor)
         if entry is None:
             return
+        self._unrecorded.discard(entry_id)
         for task in entry.tasks:  # a queued load or analysis of a closed study would only delay the others
             self.runner.cancel(task)
         entry.tasks.clear()

@@ -5,9 +5,9 @@ Qt model/view: :class:`WorklistModel` (a ``QAbstractTableModel`` over plain rows
 :class:`WorklistFilter` (a ``QSortFilterProxyModel``: sort by any column - probability numerically,
 withheld results last - and filter by text and AI state) and :class:`WorklistView` (filter box, state
 box, the table, next / previous study, colour flags). Results arrive one row at a time
-(:meth:`WorklistModel.set_result`) while the batch triage runs.
-
-Not wired into the main window yet (no action in ``viewer/gui/actions.py`` opens it): see issue #13.
+(:meth:`WorklistModel.set_result`) while the batch triage runs; a row's header (patient, date, modality,
+view) can come first (:meth:`WorklistModel.set_header`). Each row keeps its :class:`TriageRow` (``source``)
+for the CSV export. The window's worklist controller (:mod:`viewer.gui.controllers.worklist`) fills it.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from viewer.core.io.collection import Entry
 from viewer.core.model.result import format_probability
 from viewer.core.scope import AiState
+from viewer.core.study import StudyMetadata
 
 if TYPE_CHECKING:  # triage imports ONNX Runtime; the GUI thread only reads its rows
     from viewer.core.model.triage import TriageRow
@@ -51,6 +52,7 @@ class WorklistRow:
     label: str = ""
     error: str = ""
     flag: Flag = Flag.NONE
+    source: TriageRow | None = None  # what the row shows: header, AI result or error (the CSV export's row)
 
 
 COLUMNS = ("Patient", "Date", "Modality", "View", "AI state", "Probability", "Label", "File")
@@ -59,20 +61,34 @@ SORT_ROLE = QtCore.Qt.ItemDataRole.UserRole + 1
 _NEW_FILTER_API = hasattr(QtCore.QSortFilterProxyModel, "beginFilterChange")
 
 
+def _header_fields(meta: StudyMetadata | None) -> dict[str, str]:
+    if meta is None:
+        return {}
+    p, s = meta.patient, meta.study
+    return {
+        "patient": ", ".join(x for x in (p.name.replace("^", " ").strip(), p.id) if x),
+        "date": s.date,
+        "modality": s.modality,
+        "view": s.view_position,
+    }
+
+
 def row_from_triage(row: TriageRow, flag: Flag = Flag.NONE) -> WorklistRow:
-    if row.meta is None or row.result is None:
-        return WorklistRow(row.entry, state=ERROR, error=str(row.error or ""), flag=flag)
-    p, s, r = row.meta.patient, row.meta.study, row.result
+    """The table row of a triage row: an AI result, an error, or (neither yet) only the header."""
+    header = _header_fields(row.meta)
+    if row.result is None:
+        if row.error is None:  # the header only: not analysed yet
+            return WorklistRow(row.entry, flag=flag, source=row, **header)
+        return WorklistRow(row.entry, state=ERROR, error=str(row.error), flag=flag, source=row, **header)
+    r = row.result
     return WorklistRow(
         row.entry,
-        patient=", ".join(x for x in (p.name.replace("^", " ").strip(), p.id) if x),
-        date=s.date,
-        modality=s.modality,
-        view=s.view_position,
         state=r.state.value,
         probability=r.probability,
         label=r.label_text if not r.withheld else "",
         flag=flag,
+        source=row,
+        **header,
     )
 
 
@@ -91,8 +107,21 @@ class WorklistModel(QtCore.QAbstractTableModel):
         self._rows[index] = row_from_triage(row, self._rows[index].flag)
         self.dataChanged.emit(self.index(index, 0), self.index(index, len(COLUMNS) - 1))
 
+    def set_header(self, index: int, row: TriageRow) -> None:
+        """A row's header (``row.meta``, no result) before its analysis; a result already there is kept."""
+        old = self._rows[index].source
+        if old is None or (old.result is None and old.error is None):
+            self.set_result(index, row)
+
     def row(self, index: int) -> WorklistRow:
         return self._rows[index]
+
+    def rows(self) -> list[WorklistRow]:
+        return list(self._rows)
+
+    def index_of(self, path: str) -> int:
+        """The row of the file at ``path`` (``str(entry.path)``), or -1."""
+        return next((i for i, r in enumerate(self._rows) if str(r.entry.path) == path), -1)
 
     def cycle_flag(self, index: int) -> Flag:
         old = self._rows[index].flag
@@ -187,9 +216,31 @@ STATE_CHOICES: tuple[tuple[str, frozenset[str]], ...] = (
 )
 
 
+class _Table(QtWidgets.QTableView):
+    """A table that says when the user moved the current row with the keyboard (arrows, page, home/end)."""
+
+    navigated = QtCore.Signal()
+    _KEYS = frozenset(
+        {
+            QtCore.Qt.Key.Key_Up,
+            QtCore.Qt.Key.Key_Down,
+            QtCore.Qt.Key.Key_PageUp,
+            QtCore.Qt.Key.Key_PageDown,
+            QtCore.Qt.Key.Key_Home,
+            QtCore.Qt.Key.Key_End,
+        }
+    )
+
+    def keyPressEvent(self, ev: QtGui.QKeyEvent) -> None:
+        before = self.currentIndex().row()
+        super().keyPressEvent(ev)
+        if ev.key() in self._KEYS and self.currentIndex().row() != before:
+            self.navigated.emit()
+
+
 class WorklistView(QtWidgets.QWidget):
-    """Filter box + state box + table. ``activated(Entry)`` when a study is chosen (Enter, double click,
-    next / previous)."""
+    """Filter box + state box + table. ``activated(Entry)`` when a study is chosen (a click, the arrow
+    keys, Enter, double click, next / previous); :meth:`select_path` follows the window without emitting."""
 
     activated = QtCore.Signal(object)
 
@@ -203,7 +254,7 @@ class WorklistView(QtWidgets.QWidget):
         self.state_box = QtWidgets.QComboBox()
         for text, states in STATE_CHOICES:
             self.state_box.addItem(text, states)
-        self.table = QtWidgets.QTableView()
+        self.table = _Table()
         self.table.setModel(self.proxy)
         self.table.setSortingEnabled(True)
         self.table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
@@ -222,7 +273,10 @@ class WorklistView(QtWidgets.QWidget):
         self.state_box.currentIndexChanged.connect(
             lambda _: self.proxy.set_states(self.state_box.currentData())
         )
-        self.table.activated.connect(lambda idx: self._activate(idx.row()))
+        # only the user's choices are announced: not a row that filtering or sorting makes current
+        self.table.activated.connect(lambda idx: self._emit(idx.row()))
+        self.table.clicked.connect(lambda idx: self._emit(idx.row()))
+        self.table.navigated.connect(lambda: self._emit(self.current_proxy_row()))
 
     def source_row(self, proxy_row: int) -> int:
         return self.proxy.mapToSource(self.proxy.index(proxy_row, 0)).row()
@@ -231,10 +285,25 @@ class WorklistView(QtWidgets.QWidget):
         rows = self.table.selectionModel().selectedRows()
         return rows[0].row() if rows else -1
 
+    def _emit(self, proxy_row: int) -> None:
+        if 0 <= proxy_row < self.proxy.rowCount():
+            self.activated.emit(self.model.row(self.source_row(proxy_row)).entry)
+
     def _activate(self, proxy_row: int) -> None:
         if 0 <= proxy_row < self.proxy.rowCount():
             self.table.selectRow(proxy_row)
-            self.activated.emit(self.model.row(self.source_row(proxy_row)).entry)
+            self._emit(proxy_row)
+
+    def select_path(self, path: str) -> bool:
+        """Show the row of this file as selected (the window's current study), without ``activated``."""
+        source_row = self.model.index_of(path)
+        proxy = self.proxy.mapFromSource(self.model.index(source_row, 0)) if source_row >= 0 else None
+        if proxy is not None and proxy.isValid():
+            self.table.selectRow(proxy.row())
+            self.table.scrollTo(proxy)
+            return True
+        self.table.clearSelection()
+        return False
 
     def step(self, delta: int) -> None:
         """Next (+1) / previous (-1) study in the order shown (after sort and filter)."""
