@@ -262,6 +262,8 @@ class WorklistView(QtWidgets.QWidget):
         self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().hide()
         self.table.horizontalHeader().setStretchLastSection(True)
+        for col, width in ((0, 180), (1, 90), (2, 70), (3, 60), (4, 90), (5, 90), (6, 210)):
+            self.table.setColumnWidth(col, width)  # fixed: resizing to contents costs O(rows) per result
         top = QtWidgets.QHBoxLayout()
         top.addWidget(self.search, 1)
         top.addWidget(self.state_box)

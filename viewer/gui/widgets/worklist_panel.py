@@ -69,13 +69,13 @@ class WorklistPanel(QtWidgets.QWidget):
         self.progress.setRange(0, max(1, total))
         self.progress.setValue(done)
         self.progress_label.setText(eta_text(done, total, elapsed_s))
-        self.cancel_button.setEnabled(True)
+        self.cancel_button.show()
         self.strip.show()
 
     def finish_progress(self, text: str) -> None:
         """The batch ended (done, cancelled or failed): the strip keeps the last words, without Cancel."""
         self.progress_label.setText(text)
-        self.cancel_button.setEnabled(False)
+        self.cancel_button.hide()
         self.strip.setVisible(bool(text))
 
 
