@@ -2,8 +2,8 @@
 area and the actions, and joins them. It holds no study logic of its own.
 
 - ``session``: the open studies, the current one, the model (:mod:`viewer.gui.session`).
-- ``studies`` / ``display`` / ``ai`` / ``heatmap`` / ``annotations`` / ``export`` / ``reports`` / ``worklist``: the
-  controllers (:mod:`viewer.gui.controllers`), each built with the session and the widgets it needs.
+- ``studies`` / ``display`` / ``ai`` / ``heatmap`` / ``annotations`` / ``export`` / ``reports`` / ``worklist`` /
+  ``compare``: the controllers (:mod:`viewer.gui.controllers`), each built with the session and the widgets it needs.
 - ``actions_``: every command, from the one table in :mod:`viewer.gui.actions`.
 
 :meth:`MainWindow.render_current` is the one place that puts the current entry on screen: every panel,
@@ -19,6 +19,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from viewer.gui.actions import ACTIONS, ActionRegistry
 from viewer.gui.controllers.ai import AIController
 from viewer.gui.controllers.annotations import AnnotationsController
+from viewer.gui.controllers.compare import CompareController
 from viewer.gui.controllers.display import DisplayController, FrameBar
 from viewer.gui.controllers.export import ExportController
 from viewer.gui.controllers.heatmap import HeatmapController
@@ -30,6 +31,7 @@ from viewer.gui.session import AnalysisState, LoadState, StudyEntry, StudySessio
 from viewer.gui.settings import Settings
 from viewer.gui.widgets.about import AboutDialog
 from viewer.gui.widgets.ai_panel import AIPanel
+from viewer.gui.widgets.compare_pane import ComparePane, ResultLine
 from viewer.gui.widgets.image_view import ImageView
 from viewer.gui.widgets.notifications import NotificationBar
 from viewer.gui.widgets.shortcuts_dialog import ShortcutsDialog
@@ -92,7 +94,18 @@ class MainWindow(QtWidgets.QMainWindow):
         self.notifications = NotificationBar()
         lay.addWidget(self.notifications)
         self.view = ImageView()
-        lay.addWidget(self.view, 1)
+        row = QtWidgets.QHBoxLayout()  # the reading view, and the compare pane beside it in compare mode
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(0)
+        main_side = QtWidgets.QVBoxLayout()
+        main_side.setSpacing(0)
+        self.compare_line = ResultLine()
+        main_side.addWidget(self.compare_line)
+        main_side.addWidget(self.view, 1)
+        row.addLayout(main_side, 1)
+        self.compare_pane = ComparePane()
+        row.addWidget(self.compare_pane, 1)
+        lay.addLayout(row, 1)
         self.frame_bar = FrameBar()
         lay.addWidget(self.frame_bar)
         self.setCentralWidget(central)
@@ -168,6 +181,17 @@ class MainWindow(QtWidgets.QMainWindow):
             self,
             status,
         )
+        self.compare = CompareController(
+            s,
+            self.view,
+            self.compare_line,
+            self.compare_pane,
+            self.display.set_window,
+            lambda: self.heatmap.style,
+            lambda: self.heatmap.visible,
+            self,
+            status,
+        )
         self.studies.open_recent = self.open_any  # a recent folder / DICOMDIR / ZIP opens into the worklist
 
     def _build_actions(self) -> None:
@@ -215,6 +239,9 @@ class MainWindow(QtWidgets.QMainWindow):
         s.model_changed.connect(self.render_current)
         s.model_changed.connect(self.model_state_changed)
         self.heatmap.changed.connect(self.registry.sync_checked)
+        self.heatmap.changed.connect(self.compare.render_heatmap)
+        self.display.image_updated.connect(lambda _e: self.compare.refresh_window())
+        self.compare.changed.connect(self.registry.sync_checked)
         self.tag_dock.visibilityChanged.connect(lambda _vis: self.registry.sync_checked())
         self.view.files_dropped.connect(self.open_any)
         self.runner.busy_changed.connect(self._show_busy)
@@ -231,6 +258,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.display.render(entry)  # first: the image (clearing the view clears its layers too)
         self.annotations.render(entry)
         self.heatmap.render(entry)
+        self.compare.render(entry)
         self.ai.render(entry)
         self._render_study_panels(entry)
         self.registry.update_enabled(entry)

@@ -47,6 +47,7 @@ class FrameBar(QtWidgets.QWidget):
 
 class DisplayController(QtCore.QObject):
     image_shown = QtCore.Signal(int)  # an entry's image is displayed (switching to it, or it loaded)
+    image_updated = QtCore.Signal(object)  # the current entry was drawn again (window, frame, inversion)
 
     def __init__(
         self,
@@ -105,6 +106,7 @@ class DisplayController(QtCore.QObject):
         if e is not None:
             self.view.set_image(e.displayed_u8(), reset_view=reset_view)
             self._update_corners()
+            self.image_updated.emit(e)
 
     # -- window / level -------------------------------------------------------------------------
     def effective_window(self) -> Window | None:
