@@ -40,6 +40,8 @@ def test_compare_with_previous_picks_the_same_patients_earlier_study(qtbot, tmp_
     assert win.compare_pane.isVisible() and win.compare_line.isVisible()
     assert "prior.dcm" in win.compare_pane.line.text() and "AI: no result yet" in win.compare_pane.line.text()
     assert "current.dcm" in win.compare_line.text()
+    pa = {"left": "R", "right": "L", "top": "H", "bottom": "F"}  # orientation letters on both sides
+    assert win.compare_pane.letters.letters == pa == win.display.letters.letters
     win.actions_["compare_exit"].trigger()
     assert not win.compare.active and not win.compare_pane.isVisible() and not win.compare_line.isVisible()
 

@@ -20,7 +20,7 @@ from viewer.gui.actions import ACTIONS, ActionRegistry
 from viewer.gui.controllers.ai import AIController
 from viewer.gui.controllers.annotations import AnnotationsController
 from viewer.gui.controllers.compare import CompareController
-from viewer.gui.controllers.display import DisplayController, FrameBar
+from viewer.gui.controllers.display import DisplayController, FrameBar, study_letters
 from viewer.gui.controllers.export import ExportController
 from viewer.gui.controllers.heatmap import HeatmapController
 from viewer.gui.controllers.reports import ReportsController
@@ -191,6 +191,7 @@ class MainWindow(QtWidgets.QMainWindow):
             lambda: self.heatmap.visible,
             self,
             status,
+            study_letters,
         )
         self.studies.open_recent = self.open_any  # a recent folder / DICOMDIR / ZIP opens into the worklist
 

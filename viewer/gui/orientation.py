@@ -80,3 +80,50 @@ class Orientation:
         if self.flip:
             out = out[:, ::-1]
         return np.ascontiguousarray(out)
+
+
+# -- orientation letters ---------------------------------------------------------------------------------
+# Patient directions (PS3.3 C.7.6.1.1.1): L/R left/right, A/P anterior/posterior, H/F head/feet.
+_OPPOSITE = str.maketrans("LRAPHF", "RLPAFH")
+FRONTAL_VIEWS = ("AP", "PA")
+EDGES = ("left", "right", "top", "bottom")
+
+
+def opposite(direction: str) -> str:
+    """The opposite patient direction: ``"L"`` -> ``"R"``, ``"LF"`` -> ``"RH"``."""
+    return direction.translate(_OPPOSITE)
+
+
+def _valid(direction: str) -> bool:
+    return 0 < len(direction) <= 3 and all(c in "LRAPHF" for c in direction)
+
+
+def patient_axes(patient_orientation: str, view_position: str) -> tuple[str, str] | None:
+    """The patient directions of the image's +x (along a row, to the right) and +y (down a column) axes.
+
+    From Patient Orientation (0020,0020), whose two values are exactly these (e.g. ``"L\\F"``); failing
+    that, from View Position for a frontal chest film as it is conventionally displayed, AP or PA alike
+    (as if facing the patient: the patient's right on the viewer's left, head up), i.e. ``("L", "F")``.
+    None when neither says (a lateral view, a raster file): no letters are better than wrong ones.
+    """
+    values = [v.strip().upper() for v in patient_orientation.split("\\")] if patient_orientation else []
+    if len(values) == 2 and all(_valid(v) for v in values):
+        return values[0], values[1]
+    if view_position.strip().upper() in FRONTAL_VIEWS:
+        return "L", "F"
+    return None
+
+
+def edge_letters(axes: tuple[str, str] | None, orientation: Orientation) -> dict[str, str]:
+    """The letter on each screen edge (``left``, ``right``, ``top``, ``bottom``) of an image whose axes point
+    to ``axes`` (:func:`patient_axes`), displayed with ``orientation``; empty when the axes are unknown."""
+    if axes is None:
+        return {}
+    row, col = axes
+    linear = orientation.matrix(1.0, 1.0)[:2, :2]  # a signed permutation: its inverse is its transpose
+    screen = {"right": (1.0, 0.0), "left": (-1.0, 0.0), "bottom": (0.0, 1.0), "top": (0.0, -1.0)}
+    letters = {}
+    for edge, s in screen.items():
+        dx, dy = (linear.T @ np.array(s)).round().astype(int)  # the image direction shown towards that edge
+        letters[edge] = row if dx > 0 else opposite(row) if dx < 0 else col if dy > 0 else opposite(col)
+    return letters

@@ -90,6 +90,7 @@ class CompareController(QtCore.QObject):
         heatmap_visible: Callable[[], bool],
         parent_widget: QtWidgets.QWidget,
         status: Callable[[str], None],
+        letters: Callable[[StudyEntry], dict[str, str]] = lambda _e: {},
     ):
         super().__init__(pane)
         self.session, self.main_view, self.main_line, self.pane = session, main_view, main_line, pane
@@ -97,6 +98,7 @@ class CompareController(QtCore.QObject):
         self._set_main_window = set_main_window
         self._heatmap_style, self._heatmap_visible = heatmap_style, heatmap_visible
         self.parent_widget, self.status = parent_widget, status
+        self._letters = letters  # the orientation letters of a study as displayed
         self.other: StudyEntry | None = None  # the compared study (None: not comparing)
         self.sync = True
         self._main: StudyEntry | None = None  # the current study when compare mode was last rendered
@@ -156,6 +158,7 @@ class CompareController(QtCore.QObject):
             return
         self.other, self._main, self._shown_id = None, None, None
         self.view.clear()
+        self.pane.letters.set_letters({})
         self.pane.hide()
         self.main_line.hide()
         QtCore.QTimer.singleShot(0, self._refit_main)
@@ -195,6 +198,7 @@ class CompareController(QtCore.QObject):
         if e is None or not e.ready:
             return
         self.pane.line.setText(result_line(e))
+        self.pane.letters.set_letters(self._letters(e))
         reset = self._shown_id != e.id
         if reset:
             self._shown_id = e.id

@@ -14,11 +14,12 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from viewer.core import display
 from viewer.core.display import Window
 from viewer.gui.controllers.window_level import drag_window, linear_base, window_label
-from viewer.gui.orientation import Orientation
+from viewer.gui.orientation import Orientation, edge_letters, patient_axes
 from viewer.gui.session import LoadState, StudyEntry, StudySession
 from viewer.gui.settings import Settings
 from viewer.gui.widgets.corner_info import DisplayState, corner_texts
 from viewer.gui.widgets.image_view import ImageView
+from viewer.gui.widgets.orientation_letters import EdgeLetters
 
 
 class FrameBar(QtWidgets.QWidget):
@@ -65,6 +66,7 @@ class DisplayController(QtCore.QObject):
         self._pointer: QtCore.QPointF | None = (
             None  # the mouse in viewport coordinates; None: not over the view
         )
+        self.letters = EdgeLetters(view)  # orientation letters on the view's edges
         view.viewport().installEventFilter(self)
         view.corners.set_corners_visible(settings.info_overlay)
         view.window_drag.connect(self.drag_window)
@@ -78,6 +80,7 @@ class DisplayController(QtCore.QObject):
         if entry is None or not entry.ready:
             self._shown_id = None
             self.view.clear()
+            self.letters.set_letters({})
             self._update_readout()
             if entry is not None:
                 self.view.corners.set_hint(
@@ -206,7 +209,9 @@ class DisplayController(QtCore.QObject):
         e = self._ready()
         if e is None:
             self.view.corners.set_texts({})
+            self.letters.set_letters({})
             return
+        self.letters.set_letters(study_letters(e))
         state = DisplayState(
             window=e.effective_window(),
             zoom=self.view.zoom(),
@@ -241,3 +246,11 @@ class DisplayController(QtCore.QObject):
                 text = f"x {x}  y {y}  value {frame[y, x]:g}"
         if self.pixel_label.text() != text:
             self.pixel_label.setText(text)
+
+
+def study_letters(entry: StudyEntry) -> dict[str, str]:
+    """The orientation letters of a displayed study's edges: from Patient Orientation (0020,0020), else its
+    View Position (AP / PA), turned and mirrored as it is displayed; none when unknown."""
+    meta = entry.study.meta
+    po = next((value for tag, _kw, _vr, value in meta.raw_tags if tag == "(0020,0020)"), "")
+    return edge_letters(patient_axes(po, meta.study.view_position), entry.orientation)

@@ -12,6 +12,7 @@ from PySide6 import QtCore, QtWidgets
 
 from viewer.gui import theme
 from viewer.gui.widgets.image_view import ImageView
+from viewer.gui.widgets.orientation_letters import EdgeLetters
 
 
 class ResultLine(QtWidgets.QLabel):
@@ -39,6 +40,7 @@ class ComparePane(QtWidgets.QWidget):
         self.line.show()
         self.view = ImageView()
         self.view.corners.set_hint("")
+        self.letters = EdgeLetters(self.view)
         lay.addWidget(self.line)
         lay.addWidget(self.view, 1)
         self.hide()
