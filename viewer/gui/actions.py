@@ -72,6 +72,22 @@ def _tool(aid: str, text: str, key: str, tip: str, tool: str, toolbar: int) -> A
 
 _VIEW = {"group": "View", "menu": "View", "needs": Needs.READY}
 
+
+def _user_preset(slot: int) -> ActionSpec:
+    """Number key ``slot``: the user's window preset (its text names the preset: see controllers.user_presets)."""
+    return ActionSpec(
+        f"wl_user_{slot}",
+        f"Preset &{slot}",
+        (str(slot),),
+        "Window",
+        f"The window/level preset saved on key {slot}",
+        menu="Window",
+        section=1,
+        needs=Needs.READY,
+        trigger=lambda w: w.presets.apply(slot),
+    )
+
+
 ACTIONS: tuple[ActionSpec, ...] = (
     # File
     ActionSpec(
@@ -228,7 +244,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec(
         "one_to_one",
         "&1:1 pixels",
-        ("1",),
+        ("Ctrl+1",),  # the number keys 1-9 are the user's W/L presets
         toolbar=41,
         icon="one_to_one",
         trigger=lambda w: w.view.one_to_one(),
@@ -337,12 +353,34 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec(
         "window_auto",
         "&Automatic window",
-        ("9",),
+        ("Ctrl+9",),
         "Window",
         "From the image histogram (robust percentiles)",
         menu="Window",
         needs=Needs.READY,
         trigger=lambda w: w.display.auto_window(),
+    ),
+    *(_user_preset(slot) for slot in range(1, 10)),
+    ActionSpec(
+        "wl_save_preset",
+        "&Save current W/L as preset…",
+        ("Ctrl+Shift+S",),
+        "Window",
+        "Put the window on screen on a number key (1-9)",
+        menu="Window",
+        section=2,
+        needs=Needs.READY,
+        trigger=lambda w: w.presets.save_dialog(),
+    ),
+    ActionSpec(
+        "wl_edit_presets",
+        "&Edit W/L presets…",
+        (),
+        "Window",
+        "Name, centre and width of the presets on the number keys 1-9",
+        menu="Window",
+        section=2,
+        trigger=lambda w: w.presets.edit_dialog(),
     ),
     # Heatmap
     ActionSpec(

@@ -25,6 +25,7 @@ from viewer.gui.controllers.export import ExportController
 from viewer.gui.controllers.heatmap import HeatmapController
 from viewer.gui.controllers.reports import ReportsController
 from viewer.gui.controllers.studies import StudiesController
+from viewer.gui.controllers.user_presets import UserPresetsController
 from viewer.gui.controllers.worklist import WorklistController, is_collection
 from viewer.gui.icons import app_icon
 from viewer.gui.session import AnalysisState, LoadState, StudyEntry, StudySession
@@ -193,6 +194,7 @@ class MainWindow(QtWidgets.QMainWindow):
             status,
             study_letters,
         )
+        self.presets = UserPresetsController(s, self.settings, self.display.set_window, self, status)
         self.studies.open_recent = self.open_any  # a recent folder / DICOMDIR / ZIP opens into the worklist
 
     def _build_actions(self) -> None:
@@ -200,7 +202,7 @@ class MainWindow(QtWidgets.QMainWindow):
         presets_button = QtWidgets.QToolButton()
         presets_button.setText("W/L presets")
         presets_button.setToolTip(
-            "Window presets: the file's own, common ones and automatic (0 = default, 9 = auto)"
+            "Window presets: the file's own, common ones, automatic (0 = default, Ctrl+9 = auto) and yours (1-9)"
         )
         presets_button.setPopupMode(QtWidgets.QToolButton.ToolButtonPopupMode.InstantPopup)
         presets = QtWidgets.QWidgetAction(self)
@@ -218,6 +220,7 @@ class MainWindow(QtWidgets.QMainWindow):
             },
         )
         self.actions_ = self.registry.actions
+        self.presets.bind_actions(self.actions_)
         self.worklist_panel.set_actions(
             [self.actions_[a] for a in ("analyse_all", "export_worklist", "worklist_prev", "worklist_next")]
         )

@@ -9,14 +9,17 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 from PySide6 import QtCore
 
 from viewer.core.overlay import COLORMAP_NAMES, DEFAULT_COLORMAP, ScaleMode
+from viewer.core.study import WindowPreset
 
 ORG = "Pneumoscope"
 APP = "Pneumoscope"
 MAX_RECENT = 10
 ENV_DIR = "PNEUMOSCOPE_SETTINGS_DIR"
+USER_PRESET_SLOTS = range(1, 10)  # the number keys of the user's window presets
 
 
 def _to_bool(value, default: bool) -> bool:
@@ -174,3 +177,31 @@ class Settings:
     @export_full_resolution.setter
     def export_full_resolution(self, value: bool) -> None:
         self._set("export/full_resolution", bool(value))
+
+    # -- user window/level presets (number keys 1-9) ---------------------------------------------
+    def user_preset(self, slot: int) -> WindowPreset | None:
+        """The user's window preset on number key ``slot`` (1-9), or None when that key has none."""
+        if slot not in USER_PRESET_SLOTS:
+            return None
+        try:
+            center = float(self._get(f"wl_presets/{slot}/center"))
+            width = float(self._get(f"wl_presets/{slot}/width"))
+        except (TypeError, ValueError):  # absent or unreadable: no preset on that key
+            return None
+        if not (np.isfinite(center) and np.isfinite(width)) or width < 1.0:
+            return None
+        name = self._get(f"wl_presets/{slot}/name", "")
+        return WindowPreset(center=center, width=width, name=name if isinstance(name, str) else "")
+
+    def set_user_preset(self, slot: int, preset: WindowPreset | None) -> None:
+        if slot not in USER_PRESET_SLOTS:
+            raise ValueError(f"preset keys are 1-9, not {slot}")
+        if preset is None:
+            self.q.remove(f"wl_presets/{slot}")
+            return
+        self._set(f"wl_presets/{slot}/center", float(preset.center))
+        self._set(f"wl_presets/{slot}/width", max(1.0, float(preset.width)))
+        self._set(f"wl_presets/{slot}/name", preset.name)
+
+    def user_presets(self) -> dict[int, WindowPreset | None]:
+        return {slot: self.user_preset(slot) for slot in USER_PRESET_SLOTS}
