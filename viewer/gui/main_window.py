@@ -19,6 +19,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from viewer.gui.actions import ACTIONS, ActionRegistry
 from viewer.gui.controllers.ai import AIController
 from viewer.gui.controllers.annotations import AnnotationsController
+from viewer.gui.controllers.cine import CineController
 from viewer.gui.controllers.compare import CompareController
 from viewer.gui.controllers.display import DisplayController, FrameBar, study_letters
 from viewer.gui.controllers.export import ExportController
@@ -194,6 +195,7 @@ class MainWindow(QtWidgets.QMainWindow):
             status,
             study_letters,
         )
+        self.cine = CineController(s, self.frame_bar.fps_spin, self.settings)
         self.presets = UserPresetsController(s, self.settings, self.display.set_window, self, status)
         self.studies.open_recent = self.open_any  # a recent folder / DICOMDIR / ZIP opens into the worklist
 
@@ -221,6 +223,8 @@ class MainWindow(QtWidgets.QMainWindow):
         )
         self.actions_ = self.registry.actions
         self.presets.bind_actions(self.actions_)
+        self.actions_["cine"].setIcon(self.style().standardIcon(QtWidgets.QStyle.StandardPixmap.SP_MediaPlay))
+        self.frame_bar.play_button.setDefaultAction(self.actions_["cine"])
         self.worklist_panel.set_actions(
             [self.actions_[a] for a in ("analyse_all", "export_worklist", "worklist_prev", "worklist_next")]
         )
@@ -246,6 +250,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.heatmap.changed.connect(self.compare.render_heatmap)
         self.display.image_updated.connect(lambda _e: self.compare.refresh_window())
         self.compare.changed.connect(self.registry.sync_checked)
+        self.cine.changed.connect(self.registry.sync_checked)
         self.tag_dock.visibilityChanged.connect(lambda _vis: self.registry.sync_checked())
         self.view.files_dropped.connect(self.open_any)
         self.runner.busy_changed.connect(self._show_busy)

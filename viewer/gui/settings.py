@@ -19,6 +19,7 @@ ORG = "Pneumoscope"
 APP = "Pneumoscope"
 MAX_RECENT = 10
 ENV_DIR = "PNEUMOSCOPE_SETTINGS_DIR"
+CINE_DEFAULT_FPS, CINE_FPS_RANGE = 10.0, (1.0, 60.0)  # frames a second of cine play
 USER_PRESET_SLOTS = range(1, 10)  # the number keys of the user's window presets
 
 
@@ -205,3 +206,12 @@ class Settings:
 
     def user_presets(self) -> dict[int, WindowPreset | None]:
         return {slot: self.user_preset(slot) for slot in USER_PRESET_SLOTS}
+
+    # -- cine --------------------------------------------------------------------------------------
+    @property
+    def cine_fps(self) -> float:
+        return _to_float(self._get("cine/fps"), CINE_DEFAULT_FPS, CINE_FPS_RANGE[0], CINE_FPS_RANGE[1])
+
+    @cine_fps.setter
+    def cine_fps(self, value: float) -> None:
+        self._set("cine/fps", float(min(CINE_FPS_RANGE[1], max(CINE_FPS_RANGE[0], value))))

@@ -32,9 +32,17 @@ class FrameBar(QtWidgets.QWidget):
         self.slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
         self.label = QtWidgets.QLabel()
         self.label.setMinimumWidth(110)
+        self.play_button = QtWidgets.QToolButton()  # its action is the cine play / pause (main window)
+        self.play_button.setAutoRaise(True)
+        self.fps_spin = QtWidgets.QSpinBox()  # cine frame rate (the cine controller keeps it)
+        self.fps_spin.setRange(1, 60)
+        self.fps_spin.setSuffix(" fps")
+        self.fps_spin.setToolTip("Cine frame rate")
+        fl.addWidget(self.play_button)
         fl.addWidget(QtWidgets.QLabel("Frame"))
         fl.addWidget(self.slider, 1)
         fl.addWidget(self.label)
+        fl.addWidget(self.fps_spin)
         self.hide()
 
     def show_frame(self, index: int, n: int) -> None:
