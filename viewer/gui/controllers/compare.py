@@ -60,19 +60,20 @@ def previous_study(entries: Iterable[StudyEntry], current: StudyEntry | None) ->
 
 
 def result_line(entry: StudyEntry | None) -> str:
-    """The study's name and its AI result in one line (the score only when it may be shown)."""
+    """The study's AI result, date and name in one line (the score only when it may be shown; the name last,
+    as it is the part a narrow side cuts off)."""
     if entry is None:
         return ""
-    parts = [entry.name]
-    if entry.ready and entry.study.meta.study.date:
-        parts.append(entry.study.meta.study.date)
     r = entry.result
     if r is None:
-        parts.append("AI: " + ("analysis failed" if entry.ai_error else "no result yet"))
+        parts = ["AI: " + ("analysis failed" if entry.ai_error else "no result yet")]
     elif r.withheld and not entry.revealed:
-        parts.append(f"AI: {r.state.title} - score withheld")
+        parts = [f"AI: {r.state.title} (no score)"]
     else:
-        parts.append(f"AI: {r.state.title} - {r.prediction.probability:.0%} {r.label_text}")
+        parts = [f"AI: {r.state.title} - {r.prediction.probability:.0%} {r.label_text}"]
+    if entry.ready and entry.study.meta.study.date:
+        parts.append(entry.study.meta.study.date)
+    parts.append(entry.name)
     return "  ·  ".join(parts)
 
 
