@@ -135,6 +135,11 @@ def test_compare_sync_zoom_pan_and_window(qtbot, tmp_path, other_shape):
     win.actions_["compare_sync"].trigger()
     assert _same_view(win)[0] and prior.window == win.current.window
 
+    win.actions_["tool_pan"].trigger()  # one tool for both sides
+    assert main.tool == other.tool == "pan"
+    win.actions_["tool_wl"].trigger()
+    assert other.tool == "wl"
+
     # leaving compare mode restores the single view
     win.actions_["compare_exit"].trigger()
     qtbot.wait(20)

@@ -65,7 +65,7 @@ def _tool(aid: str, text: str, key: str, tip: str, tool: str, toolbar: int) -> A
         icon=tool,
         checkable=True,
         exclusive="tools",
-        trigger=lambda w: w.view.set_tool(tool),
+        trigger=lambda w: w.set_tool(tool),
         checked=lambda w: w.view.tool == tool,
     )
 

@@ -253,6 +253,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.cine.changed.connect(self.registry.sync_checked)
         self.tag_dock.visibilityChanged.connect(lambda _vis: self.registry.sync_checked())
         self.view.files_dropped.connect(self.open_any)
+        self.compare_pane.view.files_dropped.connect(self.open_any)
         self.runner.busy_changed.connect(self._show_busy)
         self.studies.study_loaded.connect(self.study_loaded)
         self.studies.study_failed.connect(self.study_failed)
@@ -293,6 +294,12 @@ class MainWindow(QtWidgets.QMainWindow):
             parts.append("loading AI model")
         self.busy_label.setText(", ".join(parts).capitalize() + ("…" if parts else ""))
         self.busy_bar.setVisible(n > 0)
+
+    def set_tool(self, tool: str) -> None:
+        """The left mouse button's tool, in the reading view and the compare pane alike (the pane has no
+        annotations: a drawing tool does nothing there)."""
+        self.view.set_tool(tool)
+        self.compare_pane.view.set_tool(tool)
 
     def show_tags(self, on: bool) -> None:
         self.tag_dock.setVisible(on)
