@@ -48,7 +48,7 @@ def wait_settled(qtbot, win, ids, timeout: int = 60_000) -> None:
     def done():
         for i in ids:
             e = win.entries[i]
-            if e.state is LoadState.LOADING:
+            if e.state is LoadState.LOADING or (e.ready and e.full_pending):  # a preview: full res follows
                 return False
             if (
                 e.state is LoadState.READY

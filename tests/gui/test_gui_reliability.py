@@ -46,7 +46,7 @@ def test_a_study_whose_decoder_panics_becomes_a_message(qtbot, tmp_path, monkeyp
     def job(path):  # a panic outside the loader's boundary (rendering, thumbnail...): the worker maps it
         raise PanicException("unwrap on a None value")
 
-    monkeypatch.setattr(studies, "load_job", job)
+    monkeypatch.setattr(studies, "open_job", job)  # the first job of every file (a preview or the full load)
     (late,) = open_and_wait(qtbot, win, [write_dicom(tmp_path / "late.dcm", block_image())], timeout=10_000)
     assert win.entries[late].state is LoadState.FAILED
     assert win.entries[late].failure.title == "Damaged image data"

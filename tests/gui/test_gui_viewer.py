@@ -32,7 +32,9 @@ def _check_study_shown(win, tiny_model_path):
     assert tuple(item.levels) == (0, 255)
     # the model saw the default rendering: same numbers as predicting it ourselves
     ref = PneumoniaModel.load(tiny_model_path).predict(expected)
-    assert e.result.prediction.probability == pytest.approx(ref.probability, abs=1e-6)
+    # a JPEG 2000 chest is analysed on its reduced-resolution preview (issue #15 item 11): within 0.01
+    tolerance = 0.01 if e.study.meta.transfer_syntax.startswith("JPEG 2000") else 1e-6
+    assert e.result.prediction.probability == pytest.approx(ref.probability, abs=tolerance)
     panel = win.ai_panel
     assert "tiny-test-model 0.0.1" in panel.model_label.text()
     assert "CPU" in panel.model_label.text()

@@ -65,6 +65,10 @@ class StudyEntry:
     failure: Failure | None = None
     default_u8: np.ndarray | None = None  # frame 0 at the default window: shown first, and the model input
     thumb_u8: np.ndarray | None = None
+    # the study is a reduced-resolution preview at the full geometry until the full decode replaces it
+    # (set_full_resolution); the AI result of the preview is kept (scores differ by < 0.01)
+    full_pending: bool = False
+    preview: tuple[Study, np.ndarray] | None = None  # the preview at its own size, rendered: the model input
     layer: AnnotationLayer | None = None  # created when the study is ready
     # how it is displayed
     frame: int = 0
@@ -89,6 +93,15 @@ class StudyEntry:
     @property
     def ready(self) -> bool:
         return self.state is LoadState.READY and self.study is not None
+
+    def model_input(self) -> tuple[Study, np.ndarray] | None:
+        """What the model analyses: frame 0 at the default window, from the reduced-resolution preview while
+        there is one (the model sees 224 x 224; scores within 0.01 of the full image, tests/core)."""
+        if self.preview is not None:
+            return self.preview
+        if not self.ready or self.study is None or self.default_u8 is None:
+            return None
+        return self.study, self.default_u8
 
     # -- what is shown: pure functions of the entry's state ------------------------------------------
     def current_frame(self) -> np.ndarray | None:
@@ -131,7 +144,7 @@ class StudySession(QtCore.QObject):
     entry_updated = QtCore.Signal(object)  # StudyEntry: loaded, failed, analysis started / done / failed
     entry_removed = QtCore.Signal(object)  # StudyEntry (already out of ``entries``)
     current_changed = QtCore.Signal(object)  # StudyEntry | None
-    frame_changed = QtCore.Signal(object)  # StudyEntry whose frame changed
+    frame_changed = QtCore.Signal(object)  # StudyEntry whose frame (or its pixels: full resolution) changed
     model_changed = QtCore.Signal()  # the model loaded, failed or started loading
 
     def __init__(self, parent: QtCore.QObject | None = None):
@@ -162,7 +175,23 @@ class StudySession(QtCore.QObject):
         entry.study, entry.default_u8, entry.thumb_u8 = loaded.study, loaded.default_u8, loaded.thumb_u8
         entry.load_ms = loaded.elapsed_ms
         entry.layer = AnnotationLayer(loaded.study.meta.pixel_spacing)
+        entry.full_pending, entry.preview = loaded.preview, loaded.small
         entry.state = LoadState.READY
+        self.entry_updated.emit(entry)
+
+    def set_full_resolution(self, entry: StudyEntry, loaded: Loaded) -> None:
+        """Replace a preview's pixels by the full decode. The preview already had the full image's rows and
+        columns, so zoom, pan, orientation, window, annotations and the heatmap stay as they are; the view
+        redraws the frame in place (``frame_changed``)."""
+        shown = entry.study
+        if not self.is_open(entry) or shown is None or not entry.ready or not entry.full_pending:
+            return
+        if (loaded.study.meta.rows, loaded.study.meta.columns) != (shown.meta.rows, shown.meta.columns):
+            return  # cannot happen (same file, same header); never swap in another geometry
+        entry.study, entry.default_u8 = loaded.study, loaded.default_u8
+        entry.full_pending, entry.preview = False, None
+        entry.wl_limits.clear()
+        self.frame_changed.emit(entry)
         self.entry_updated.emit(entry)
 
     def set_failed(self, entry: StudyEntry, failure: Failure) -> None:

@@ -66,12 +66,16 @@ class AIController(QtCore.QObject):
         model = self.session.model
         if model is None or not entry.ready or entry.ai_state is not AnalysisState.WAITING:
             return
+        inputs = entry.model_input()  # a JPEG 2000 chest's preview while its full decode waits
+        if inputs is None:
+            return
+        study, grey = inputs
         entry.tasks.append(
             self.runner.submit(
                 predict_job,
                 model,
-                entry.study,
-                entry.default_u8,
+                study,
+                grey,
                 on_result=lambda result, e=entry: self._predicted(e, result),
                 on_error=lambda f, e=entry: self._failed(e, f),
             )

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtWidgets
 
-from viewer.gui.jobs import Loaded, expand_paths, load_job
+from viewer.gui.jobs import Loaded, expand_paths, load_job, open_job, warm_up_job
 from viewer.gui.session import AnalysisState, LoadState, StudyEntry, StudySession
 from viewer.gui.settings import Settings
 from viewer.gui.widgets.notifications import NotificationBar
@@ -49,6 +49,10 @@ class StudiesController(QtCore.QObject):
         study_list.close_requested.connect(self.close)
         session.entry_added.connect(lambda e: study_list.add_entry(e.id, e.path))
         session.entry_updated.connect(self._show_in_list)
+        session.entry_updated.connect(self._maybe_load_full)
+        session.model_changed.connect(self._load_full_without_model)
+        self._full_requested: set[int] = set()  # previews whose full decode was submitted
+        runner.submit(warm_up_job)
         session.entry_removed.connect(lambda e: study_list.remove_entry(e.id))
         session.current_changed.connect(lambda e: e is not None and study_list.select_entry(e.id))
         self.fill_recent_menu()
@@ -89,7 +93,7 @@ class StudiesController(QtCore.QObject):
                 self._unrecorded.add(entry.id)
             entry.tasks.append(
                 self.runner.submit(
-                    load_job,
+                    open_job,
                     f,
                     on_result=lambda r, e=entry: self._loaded(e, r),
                     on_error=lambda fl, e=entry: self._load_failed(e, fl),
@@ -113,6 +117,35 @@ class StudiesController(QtCore.QObject):
         if current is None or current.state is LoadState.FAILED:
             self.select(entry.id)
         self.study_loaded.emit(entry.id)
+
+    def _maybe_load_full(self, entry: StudyEntry) -> None:
+        """A JPEG 2000 preview is on screen: decode the full resolution once its analysis is over (or there
+        is no model), so that the two cores go to the model and the heatmap first (issue #15 item 11)."""
+        s = self.session
+        if not entry.full_pending or entry.id in self._full_requested or not s.is_open(entry):
+            return
+        analysed = entry.ai_state in (AnalysisState.DONE, AnalysisState.FAILED)
+        if not analysed and (s.model is not None or s.model_loading):
+            return
+        self._full_requested.add(entry.id)
+        # after this event: the window first shows the result and its heatmap, then the decode takes the cores
+        QtCore.QTimer.singleShot(0, self, lambda e=entry: self._load_full(e))
+
+    def _load_full_without_model(self) -> None:
+        for entry in list(self.session.entries.values()):  # the model failed: previews need not wait for it
+            self._maybe_load_full(entry)
+
+    def _load_full(self, entry: StudyEntry) -> None:
+        if not self.session.is_open(entry):
+            return
+        entry.tasks.append(
+            self.runner.submit(
+                load_job,
+                entry.path,
+                on_result=lambda r, e=entry: self.session.set_full_resolution(e, r),
+                on_error=lambda fl, e=entry: self._load_failed(e, fl),
+            )
+        )
 
     def _load_failed(self, entry: StudyEntry, failure: Failure) -> None:
         if not self.session.is_open(entry):
@@ -184,6 +217,7 @@ class StudiesController(QtCore.QObject):
         if entry is None:
             return
         self._unrecorded.discard(entry_id)
+        self._full_requested.discard(entry_id)
         for task in entry.tasks:  # a queued load or analysis of a closed study would only delay the others
             self.runner.cancel(task)
         entry.tasks.clear()
