@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, Jpeg2KImagePlugin  # noqa: F401 - registers the JPEG 2000 reader (import: ~0.3 s)
 from pydicom.encaps import generate_frames
+from pydicom.filereader import read_file_meta_info
 
 from viewer.core.io.common import DEFAULT_MAX_PIXELS, check_dimensions, value_range
 from viewer.core.io.dicom import decode as dd
@@ -102,6 +103,8 @@ def _load_preview(path: Path, max_side: int, max_pixels: int) -> Study | None:
         head = f.read(132)
     if head[128:132] != b"DICM":  # ACR-NEMA files are never JPEG 2000
         return None
+    if dm.text(read_file_meta_info(path), "TransferSyntaxUID") not in J2K_SYNTAXES:
+        return None  # the file meta alone: other files are not read twice
     ds, fmt, notices = dr.read_dataset(path)
     tsuid = dm.text(ds.file_meta, "TransferSyntaxUID")
     if tsuid not in J2K_SYNTAXES or "PixelData" not in ds:
