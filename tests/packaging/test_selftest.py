@@ -25,26 +25,28 @@ GENERATED = [f for f in REQUIRED if f != "JPEG-LS"]
 
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory) -> Path:
-    """The tiny model in contract 1 (no OOD score, like the model shipped before contract 2): the gate's
-    OOD checks are skipped. With its contract-2 roughness score the inverted chest would fail them, as it
-    should (an inverted image is as smooth as the upright one): see ``TestGate``."""
+    """The tiny model (contract 2): its ``ood`` output scores roughness, so uniform noise is out of distribution
+    but an inverted chest (as smooth as the upright one) is not. Runs of the whole self-test with it leave the
+    inverted case out (``without_inverted_case``); ``TestGate`` shows the self-test catching the blind score."""
     pytest.importorskip("onnx")  # the tiny model is built with onnx.helper (train extra)
-    from fixtures_models import tiny_info, write_tiny_model
-
-    return write_tiny_model(tmp_path_factory.mktemp("model") / "tiny.onnx", tiny_info(contract_version="1"))
-
-
-@pytest.fixture(scope="module")
-def tiny_model_v2(tmp_path_factory) -> Path:
-    """The tiny model in contract 2: its ``ood`` output scores roughness (uniform noise is out of distribution)."""
-    pytest.importorskip("onnx")
     from fixtures_models import write_tiny_model
 
-    return write_tiny_model(tmp_path_factory.mktemp("model2") / "tiny2.onnx")
+    return write_tiny_model(tmp_path_factory.mktemp("model") / "tiny.onnx")
 
 
 @pytest.fixture(scope="module")
-def generated_report(tiny_model, tmp_path_factory) -> dict:
+def without_inverted_case():
+    from viewer.diagnostics import selftest_gate
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(
+            selftest_gate, "CASES", tuple(c for c in selftest_gate.CASES if c.name != "inverted chest")
+        )
+        yield
+
+
+@pytest.fixture(scope="module")
+def generated_report(tiny_model, without_inverted_case, tmp_path_factory) -> dict:
     return run_self_test(None, model_path=tiny_model, work_dir=tmp_path_factory.mktemp("selftest"), gui=True)
 
 
@@ -106,9 +108,9 @@ class TestGenerated:
 
 
 class TestGate:
-    def test_rule_checks_pass_and_ood_checks_skip_without_an_ood_score(self, generated_report):
+    def test_rule_checks_and_the_noise_ood_check_pass(self, generated_report):
         gate = generated_report["gate"]
-        assert gate["status"] == "passed" and gate["model_contract"] == "1" and gate["ood_checked"] is False
+        assert gate["status"] == "passed" and gate["model_contract"] == "2" and gate["ood_checked"] is True
         assert gate["calibration"] == "calibrated on the training validation split"
         studies = gate["studies"]
         assert studies["blank"]["state"] == "withheld" and "blank" in studies["blank"]["findings"]
@@ -116,14 +118,17 @@ class TestGate:
         chest = studies["kermany-like chest"]
         assert chest["status"] == "passed" and chest["state"] == "caution"  # a JPEG records no age
         assert chest["findings"] == ["age-unknown"]
-        for name in ("uniform noise", "inverted chest"):
-            assert studies[name]["status"] == "skipped" and "contract 1" in studies[name]["note"]
-        assert generated_report["model"]["contract_version"] == "1"
+        assert (
+            studies["uniform noise"]["status"] == "passed"
+            and studies["uniform noise"]["findings"][0] == "image-ood"
+        )
+        assert "inverted chest" not in studies  # left out for the toy model, see tiny_model
+        assert generated_report["model"]["contract_version"] == "2"
 
-    def test_with_an_ood_model_noise_is_withheld_and_a_blind_score_is_caught(self, tiny_model_v2, tmp_path):
+    def test_with_an_ood_model_noise_is_withheld_and_a_blind_score_is_caught(self, tiny_model, tmp_path):
         from viewer.diagnostics.selftest_gate import check_gate, gate_failures
 
-        model = selftest._load_model(tiny_model_v2, False, {}, [])
+        model = selftest._load_model(tiny_model, False, {}, [])
         gate = check_gate(model, tmp_path)
         assert gate["model_contract"] == "2" and gate["ood_checked"] is True
         studies = gate["studies"]
@@ -152,7 +157,7 @@ class TestGate:
 
 
 class TestFolder:
-    def test_shared_dicom(self, dicom_dir, tiny_model, tmp_path):
+    def test_shared_dicom(self, dicom_dir, tiny_model, without_inverted_case, tmp_path):
         report = run_self_test(dicom_dir, model_path=tiny_model, work_dir=tmp_path, gui=False)
         assert report["ok"], report["failures"]
         assert report["mode"] == "folder" and report["files_scanned"] > 50

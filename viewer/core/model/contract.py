@@ -36,7 +36,7 @@ from typing import Any
 from viewer.core.preprocess import RESIZE_POLICY, VALUE_RANGE
 
 CONTRACT_VERSION = "2"
-SUPPORTED_CONTRACT_VERSIONS = ("1", "2")  # TRANSITION: "1" goes when the contract-2 model ships
+SUPPORTED_CONTRACT_VERSIONS = ("2",)  # 1 (no OOD output) ended with the model of 2026-12-02
 PREFIX = "pneumoscope."
 
 INPUT_NAME = "image"
@@ -105,8 +105,12 @@ REQUIRED_KEYS = (
     Key.INTENDED_USE,
     Key.LIMITS,
     Key.INTEGRITY,
+    Key.LOGIT_SHIFT,
+    Key.CALIBRATION,
+    Key.OOD,
+    Key.MEMBERS,
+    Key.WEIGHTS_SHA256,
 )
-REQUIRED_KEYS_V2 = (Key.LOGIT_SHIFT, Key.CALIBRATION, Key.OOD, Key.MEMBERS, Key.WEIGHTS_SHA256)
 OPTIONAL_KEYS = (Key.TRAINING_CONFIG, Key.EXPORT_COMMIT)
 
 
@@ -220,17 +224,12 @@ def metadata_from_info(info: ModelInfo) -> dict[str, str]:
         Key.SOURCE_COMMIT: info.source_commit,
         Key.INTENDED_USE: info.intended_use,
         Key.LIMITS: info.limits,
+        Key.LOGIT_SHIFT: repr(float(info.logit_shift)),
+        Key.CALIBRATION: _json(info.calibration),
+        Key.OOD: _json(info.ood),
+        Key.MEMBERS: str(int(info.members)),
+        Key.WEIGHTS_SHA256: info.weights_sha256,
     }
-    if info.contract_version != "1":
-        meta.update(
-            {
-                Key.LOGIT_SHIFT: repr(float(info.logit_shift)),
-                Key.CALIBRATION: _json(info.calibration),
-                Key.OOD: _json(info.ood),
-                Key.MEMBERS: str(int(info.members)),
-                Key.WEIGHTS_SHA256: info.weights_sha256,
-            }
-        )
     if info.training_config:
         meta[Key.TRAINING_CONFIG] = _json(info.training_config)
     if info.export_commit:
@@ -292,8 +291,7 @@ def check_contract_version(meta: Mapping[str, str]) -> None:
 def info_from_metadata(meta: Mapping[str, str]) -> ModelInfo:
     """Parse and validate ``pneumoscope.*`` metadata. Raises ModelContractError."""
     check_contract_version(meta)
-    v2 = meta[Key.CONTRACT] == "2"
-    missing = [k for k in REQUIRED_KEYS + (REQUIRED_KEYS_V2 if v2 else ()) if k not in meta]
+    missing = [k for k in REQUIRED_KEYS if k not in meta]
     if missing:
         raise ModelContractError(
             "The model file is incomplete: its metadata lacks " + ", ".join(missing) + "."
@@ -335,11 +333,11 @@ def info_from_metadata(meta: Mapping[str, str]) -> ModelInfo:
         training_config=_load_json(meta, Key.TRAINING_CONFIG, dict) if Key.TRAINING_CONFIG in meta else {},
         export_commit=meta.get(Key.EXPORT_COMMIT, ""),
         contract_version=meta[Key.CONTRACT],
-        logit_shift=_float(meta, Key.LOGIT_SHIFT) if v2 else 0.0,
-        calibration=_load_json(meta, Key.CALIBRATION, dict) if v2 else {},
-        ood=_load_json(meta, Key.OOD, dict) if v2 else {"threshold": float("inf"), "method": "none"},
-        members=_int(meta, Key.MEMBERS) if v2 else 1,
-        weights_sha256=meta[Key.WEIGHTS_SHA256] if v2 else "",
+        logit_shift=_float(meta, Key.LOGIT_SHIFT),
+        calibration=_load_json(meta, Key.CALIBRATION, dict),
+        ood=_load_json(meta, Key.OOD, dict),
+        members=_int(meta, Key.MEMBERS),
+        weights_sha256=meta[Key.WEIGHTS_SHA256],
         integrity=meta[Key.INTEGRITY],
     )
     _validate_info(info)
@@ -374,7 +372,7 @@ def _validate_info(info: ModelInfo) -> None:
     if (
         not isinstance(threshold, (int, float))
         or isinstance(threshold, bool)
-        or not ((math.isfinite(threshold) or info.contract_version == "1") and threshold > 0)
+        or not (math.isfinite(threshold) and threshold > 0)
     ):
         raise bad("its out-of-distribution threshold (ood.threshold) is missing or not a positive number")
     if not isinstance(info.ood.get("method"), str):
@@ -402,7 +400,6 @@ def check_io(
     inputs: Sequence[tuple[str, str, Sequence[Any]]],
     outputs: Sequence[tuple[str, str, Sequence[Any]]],
     input_size: int,
-    contract_version: str = CONTRACT_VERSION,
 ) -> None:
     """Check the graph interface. ``inputs``/``outputs``: (name, type, shape) as ONNX Runtime reports
     them (type ``"tensor(float)"``, shape entries int or a str/None for a dynamic dimension)."""
@@ -424,8 +421,6 @@ def check_io(
         raise ModelContractError("The model input has a fixed batch size; the contract needs a dynamic one.")
     found = {name: (otype, list(oshape)) for name, otype, oshape in outputs}
     for name in OUTPUT_NAMES:
-        if name == "ood" and contract_version == "1":
-            continue
         if name not in found:
             raise ModelContractError(
                 f"The model lacks the output {name!r}"

@@ -148,7 +148,7 @@ class PneumoniaModel:
         self._requested = list(requested_providers)
         self._fallback_reason = fallback_reason
         self._operating_point = info.default_operating_point
-        self._output_names = [n for n in OUTPUT_NAMES if n != "ood" or info.contract_version != "1"]
+        self._output_names = list(OUTPUT_NAMES)
 
     # ------------------------------------------------------------------ loading
     @classmethod
@@ -195,7 +195,6 @@ class PneumoniaModel:
                 [(i.name, i.type, i.shape) for i in session.get_inputs()],
                 [(o.name, o.type, o.shape) for o in session.get_outputs()],
                 info.input_size,
-                info.contract_version,
             )
         except ModelContractError as exc:
             raise ModelContractError(f"{exc} ({source})") from exc
@@ -285,7 +284,7 @@ class PneumoniaModel:
                         heatmap_scale=self._info.heatmap_scale,
                         provider=provider,
                         elapsed_ms=per_image_ms,
-                        ood_score=float(out["ood"][i]) if "ood" in out else 0.0,
+                        ood_score=float(out["ood"][i]),
                         ood_threshold=self._info.ood_threshold,
                     )
                 )

@@ -141,9 +141,4 @@ def calibration_line(model) -> str:
     from viewer.core.model.result import format_threshold  # noqa: PLC0415 - onnxruntime: loaded with the model
 
     op = model.operating_point.replace("_", " ")
-    line = f"Calibration: {model.info.calibration_label} · {op} threshold {format_threshold(model.threshold)}"
-    if model.info.contract_version == "1":
-        line += (
-            "\nThis model has no image out-of-distribution check: only the study's tags and image gate it."
-        )
-    return line
+    return f"Calibration: {model.info.calibration_label} · {op} threshold {format_threshold(model.threshold)}"

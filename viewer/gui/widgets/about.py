@@ -61,12 +61,8 @@ def _fmt_ood(info) -> str:
     """Whether and how the model scores an image as unlike its training data (the AI gate's image check)."""
     ood = info.ood or {}
     threshold = ood.get("threshold")
-    if (
-        info.contract_version == "1"
-        or not isinstance(threshold, (int, float))
-        or not math.isfinite(threshold)
-    ):
-        return "none in this model (contract 1): only the study's tags and image gate the result"
+    if not isinstance(threshold, (int, float)) or not math.isfinite(threshold):
+        return "none: only the study's tags and image gate the result"
     fit = ood.get("fitted_on")
     fitted = ""
     if isinstance(fit, dict) and fit.get("split"):
