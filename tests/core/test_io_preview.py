@@ -11,6 +11,7 @@ from viewer.core import display
 from viewer.core.assets import default_model_path
 from viewer.core.io import load_study
 from viewer.core.io.dicom.preview import (
+    DEFAULT_PREVIEW_SIDE,
     at_full_geometry,
     load_preview,
     preview_shape,
@@ -52,7 +53,7 @@ def test_preview_matches_the_downsampled_full_decode(dicom_dir, name):
     full = load_study(path)
     small = preview.frames[0]
     rows, columns = full.meta.rows, full.meta.columns
-    r = reduce_factor(rows, columns, 512)
+    r = reduce_factor(rows, columns, DEFAULT_PREVIEW_SIDE)
     assert r >= 1 and small.shape == preview_shape(rows, columns, r)
     assert preview.meta == full.meta  # rows and columns are the full image's
     assert small.dtype == np.float32 and not small.flags.writeable

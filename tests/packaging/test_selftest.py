@@ -34,6 +34,9 @@ def tiny_model(tmp_path_factory) -> Path:
     return write_tiny_model(tmp_path_factory.mktemp("model") / "tiny.onnx")
 
 
+from viewer.diagnostics.selftest_gate import CASES as ALL_GATE_CASES  # noqa: E402
+
+
 @pytest.fixture(scope="module")
 def without_inverted_case():
     from viewer.diagnostics import selftest_gate
@@ -125,8 +128,13 @@ class TestGate:
         assert "inverted chest" not in studies  # left out for the toy model, see tiny_model
         assert generated_report["model"]["contract_version"] == "2"
 
-    def test_with_an_ood_model_noise_is_withheld_and_a_blind_score_is_caught(self, tiny_model, tmp_path):
+    def test_with_an_ood_model_noise_is_withheld_and_a_blind_score_is_caught(
+        self, tiny_model, tmp_path, monkeypatch
+    ):
+        from viewer.diagnostics import selftest_gate
         from viewer.diagnostics.selftest_gate import check_gate, gate_failures
+
+        monkeypatch.setattr(selftest_gate, "CASES", ALL_GATE_CASES)  # with the inverted chest
 
         model = selftest._load_model(tiny_model, False, {}, [])
         gate = check_gate(model, tmp_path)
