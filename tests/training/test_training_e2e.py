@@ -331,11 +331,11 @@ def test_onnx_and_checkpoint_give_the_same_probabilities(e2e):
     assert diff <= 1e-4
     m_pt, m_ox = _metrics(e2e["tmp"] / "rep_pt"), _metrics(e2e["tmp"] / "rep_onnx")
     assert m_ox["model"]["kind"] == "onnx" and m_pt["model"]["kind"] == "pytorch"
-    # export refits the validation calibration from its own plain fp32 pass; the run's calibration used
+    # export refits the validation calibration (and heatmap scale) from its own plain fp32 pass; the run's used
     # channels-last logits, which differ in the last float32 bits
     assert m_ox["threshold"] == pytest.approx(m_pt["threshold"], abs=1e-6)
     assert m_ox["operating_point"] == m_pt["operating_point"]
-    assert m_ox["model"]["heatmap_scale"] == pytest.approx(m_pt["model"]["heatmap_scale"], rel=1e-6)
+    assert m_ox["model"]["heatmap_scale"] == pytest.approx(m_pt["model"]["heatmap_scale"], rel=1e-5)
 
 
 # --------------------------------------------------------------------------- the HTML report
