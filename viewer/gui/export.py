@@ -27,6 +27,7 @@ from viewer.core import overlay
 from viewer.core.files import write_atomic
 from viewer.core.overlay import OverlayStyle
 from viewer.gui.annotations import COLOUR, Shape, draw_label
+from viewer.gui.dialogs import add_note_and_buttons
 from viewer.gui.orientation import Orientation
 from viewer.reports.content import describe_view
 from viewer.reports.raster import qimage_to_rgb, render_footer, rgb_to_qimage
@@ -257,20 +258,13 @@ class ExportDialog(QtWidgets.QDialog):
         self.identifiers_check = QtWidgets.QCheckBox("Include patient identifiers (name, ID, birth date)")
         self.identifiers_check.setChecked(False)
         lay.addWidget(self.identifiers_check)
-        note = QtWidgets.QLabel(
+        add_note_and_buttons(
+            self,
+            lay,
             "The image is exported as displayed: window/level, orientation, heatmap at its current opacity "
             "and annotations, with a footer giving the AI result and \u201cResearch use only - not for "
-            "diagnostic use\u201d. The file contains pixels only (no metadata)."
+            "diagnostic use\u201d. The file contains pixels only (no metadata).",
         )
-        note.setWordWrap(True)
-        note.setStyleSheet("color: #9aa0a8; font-size: 11px;")
-        lay.addWidget(note)
-        buttons = QtWidgets.QDialogButtonBox(
-            QtWidgets.QDialogButtonBox.StandardButton.Ok | QtWidgets.QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        lay.addWidget(buttons)
 
     def options(self) -> ExportOptions:
         return ExportOptions(self.full_radio.isChecked(), self.identifiers_check.isChecked())

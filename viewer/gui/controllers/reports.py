@@ -18,6 +18,7 @@ import numpy as np
 from PySide6 import QtCore, QtWidgets
 
 from viewer.gui import export as export_mod
+from viewer.gui.dialogs import PatientDataDialog
 from viewer.gui.session import StudySession
 from viewer.gui.settings import Settings
 from viewer.gui.widgets.notifications import NotificationBar
@@ -40,31 +41,17 @@ class ExportSource(Protocol):
     def export_context(self) -> export_mod.ExportContext | None: ...
 
 
-class ReportOptionsDialog(QtWidgets.QDialog):
+class ReportOptionsDialog(PatientDataDialog):
     """One question before a report: include patient data? (No by default.)"""
 
     def __init__(self, parent, title: str, what: str):
-        super().__init__(parent)
-        self.setWindowTitle(title)
-        lay = QtWidgets.QVBoxLayout(self)
-        self.patient_check = QtWidgets.QCheckBox(
-            "Include patient data (name, ID, birth date, study identifiers)"
-        )
-        self.patient_check.setChecked(False)
-        lay.addWidget(self.patient_check)
-        note = QtWidgets.QLabel(
+        super().__init__(
+            parent,
+            title,
+            "Include patient data (name, ID, birth date, study identifiers)",
             f"{what} Without patient data the DICOM objects are de-identified (PS3.15 basic profile: new "
-            "UIDs, Patient Identity Removed = YES) and the PDF names nobody. Research use only."
+            "UIDs, Patient Identity Removed = YES) and the PDF names nobody. Research use only.",
         )
-        note.setWordWrap(True)
-        note.setStyleSheet("color: #9aa0a8; font-size: 11px;")
-        lay.addWidget(note)
-        buttons = QtWidgets.QDialogButtonBox(
-            QtWidgets.QDialogButtonBox.StandardButton.Ok | QtWidgets.QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        lay.addWidget(buttons)
 
 
 class ReportsController(QtCore.QObject):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from viewer.gui.dialogs import PatientDataDialog
 from viewer.gui.widgets.worklist import WorklistView
 
 
@@ -79,31 +80,17 @@ class WorklistPanel(QtWidgets.QWidget):
         self.strip.setVisible(bool(text))
 
 
-class ExportWorklistDialog(QtWidgets.QDialog):
+class ExportWorklistDialog(PatientDataDialog):
     """One question before the CSV: include patient data? (No by default.)"""
 
     def __init__(self, parent: QtWidgets.QWidget | None, n_rows: int):
-        super().__init__(parent)
-        self.setWindowTitle("Export worklist")
-        lay = QtWidgets.QVBoxLayout(self)
-        self.patient_check = QtWidgets.QCheckBox(
-            "Include patient data (name, ID, birth date, study date, accession number)"
-        )
-        self.patient_check.setChecked(False)
-        lay.addWidget(self.patient_check)
-        note = QtWidgets.QLabel(
+        super().__init__(
+            parent,
+            "Export worklist",
+            "Include patient data (name, ID, birth date, study date, accession number)",
             f"One row a study ({n_rows:,} rows, whatever the filter): file, AI state, probability, label, "
-            "threshold, operating point, model version, modality, view, reasons. Research use only."
+            "threshold, operating point, model version, modality, view, reasons. Research use only.",
         )
-        note.setWordWrap(True)
-        note.setStyleSheet("color: #9aa0a8; font-size: 11px;")
-        lay.addWidget(note)
-        buttons = QtWidgets.QDialogButtonBox(
-            QtWidgets.QDialogButtonBox.StandardButton.Ok | QtWidgets.QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        lay.addWidget(buttons)
 
 
 __all__ = ["ExportWorklistDialog", "WorklistPanel", "eta_text"]
