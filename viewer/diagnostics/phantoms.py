@@ -23,6 +23,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from viewer.config import APP_NAME
+
 ROWS, COLUMNS, BITS = 512, 448, 12  # not square, so a heatmap drawn on the wrong geometry is caught
 
 JPEG_LS_NOT_GENERATED = (
@@ -156,7 +158,7 @@ def _base_dataset(img: np.ndarray, bits_stored: int, description: str):
     ds.StudyDate = ds.SeriesDate = now.strftime("%Y%m%d")
     ds.StudyTime = now.strftime("%H%M%S")
     ds.Modality, ds.BodyPartExamined, ds.ViewPosition = "DX", "CHEST", "PA"
-    ds.StudyDescription = "Pneumoscope self-test (synthetic phantom, not a patient)"
+    ds.StudyDescription = f"{APP_NAME} self-test (synthetic phantom, not a patient)"
     ds.SeriesDescription = description
     ds.ImageType = ["DERIVED", "SECONDARY"]
     ds.PresentationIntentType = "FOR PRESENTATION"

@@ -43,7 +43,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from viewer.config import app_version
+from viewer.config import APP_NAME, DIST_NAME, app_version
 from viewer.core.files import write_atomic
 from viewer.diagnostics.selftest_export import (
     CheckFailed,
@@ -323,13 +323,13 @@ def run_self_test(
     t_start = time.perf_counter()
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # nothing here may open a window
     report: dict = {
-        "pneumoscope_self_test": REPORT_VERSION,
+        f"{DIST_NAME}_self_test": REPORT_VERSION,
         "ok": False,
         "mode": "folder" if folder else "generated",
     }
     failures: list[str] = []
     timings: dict[str, float] = {}
-    tmp = None if work_dir is not None else tempfile.TemporaryDirectory(prefix="pneumoscope-selftest-")
+    tmp = None if work_dir is not None else tempfile.TemporaryDirectory(prefix=f"{DIST_NAME}-selftest-")
     work = Path(work_dir if work_dir is not None else tmp.name)
     try:
         work.mkdir(parents=True, exist_ok=True)
@@ -406,7 +406,7 @@ def _load_model(model_path, force_cpu: bool, report: dict, failures: list[str]):
 def _model_line(report: dict) -> str:
     m = report.get("model", {})
     app = report.get("environment", {}).get("app_version", "?")
-    return f"Model: {m.get('name', '?')} {m.get('version', '')} ({m.get('provider_used', '?')}) - Pneumoscope {app}"
+    return f"Model: {m.get('name', '?')} {m.get('version', '')} ({m.get('provider_used', '?')}) - {APP_NAME} {app}"
 
 
 def _prepare(
@@ -462,7 +462,7 @@ def _prepare(
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="pneumoscope --self-test", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog=f"{DIST_NAME} --self-test", description=__doc__.split("\n\n")[0])
     p.add_argument(
         "--self-test",
         dest="folder",
@@ -488,7 +488,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _summary(report: dict) -> str:
     lines = [
-        f"Pneumoscope {report.get('environment', {}).get('app_version', '?')} self-test: "
+        f"{APP_NAME} {report.get('environment', {}).get('app_version', '?')} self-test: "
         f"{'PASSED' if report['ok'] else 'FAILED'} in {report['timings_ms']['total'] / 1000:.1f} s"
     ]
     model = report.get("model", {})

@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from viewer.config import ENV_BENCH_T0
+from viewer.config import DIST_NAME, ENV_BENCH_T0
 
 T_IMPORT = time.time()
 T0_ENV = ENV_BENCH_T0
@@ -65,7 +65,7 @@ def process_start_time() -> tuple[float, str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="pneumoscope --benchmark-startup", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog=f"{DIST_NAME} --benchmark-startup", description=__doc__.split("\n\n")[0])
     p.add_argument("--benchmark-startup", dest="file", required=True, metavar="FILE", help="study to open")
     p.add_argument("--timeout", type=float, default=120.0, help="give up after this many seconds")
     p.add_argument("--json-out", type=Path, metavar="FILE", help="also write the JSON result to FILE")
@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     from viewer.gui.settings import Settings
 
     # Throwaway settings: a benchmark must not change the user's window layout or recent files.
-    ini = Path(tempfile.gettempdir()) / f"pneumoscope-benchmark-{os.getpid()}.ini"
+    ini = Path(tempfile.gettempdir()) / f"{DIST_NAME}-benchmark-{os.getpid()}.ini"
     settings = Settings(QtCore.QSettings(str(ini), QtCore.QSettings.Format.IniFormat))
     window = MainWindow(settings=settings, model_path=args.model, force_cpu=args.force_cpu)
     marks["window_created"] = time.time()

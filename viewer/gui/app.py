@@ -7,11 +7,9 @@ import sys
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
-from viewer import app_version
+from viewer.config import APP_NAME, SETTINGS_APPLICATION, SETTINGS_ORGANISATION, app_version
 from viewer.gui import crash
 from viewer.gui.theme import apply_dark_theme
-
-APP_NAME = "Pneumoscope"
 
 
 def configure_pyqtgraph() -> None:
@@ -21,8 +19,8 @@ def configure_pyqtgraph() -> None:
 
 def create_app(argv: list[str] | None = None) -> QtWidgets.QApplication:
     configure_pyqtgraph()
-    QtCore.QCoreApplication.setOrganizationName(APP_NAME)
-    QtCore.QCoreApplication.setApplicationName(APP_NAME)
+    QtCore.QCoreApplication.setOrganizationName(SETTINGS_ORGANISATION)
+    QtCore.QCoreApplication.setApplicationName(SETTINGS_APPLICATION)
     QtCore.QCoreApplication.setApplicationVersion(app_version())
     if QtWidgets.QApplication.instance() is None:
         from viewer.gui.xcb import check_xcb  # noqa: PLC0415 - Linux only, before Qt loads its platform

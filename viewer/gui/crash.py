@@ -1,8 +1,8 @@
 """Crash handler: any uncaught exception is logged to a file and shown in a (non-blocking) dialog.
 
-The log folder is ``platformdirs.user_log_dir("Pneumoscope")`` unless ``PNEUMOSCOPE_LOG_DIR`` is set
-(tests set it). The dialog is shown with ``show()``, never ``exec()``, so an exception raised inside a
-slot cannot stack modal loops, and under tests nothing waits for a click.
+The log folder is ``platformdirs.user_log_dir(APP_NAME)`` unless ``ENV_LOG_DIR`` is set (tests set it;
+both names in :mod:`viewer.config`). The dialog is shown with ``show()``, never ``exec()``, so an exception
+raised inside a slot cannot stack modal loops, and under tests nothing waits for a click.
 """
 
 from __future__ import annotations
@@ -18,8 +18,7 @@ from pathlib import Path
 import platformdirs
 from PySide6 import QtCore, QtWidgets
 
-ENV_LOG_DIR = "PNEUMOSCOPE_LOG_DIR"
-APP_NAME = "Pneumoscope"
+from viewer.config import APP_NAME, ENV_LOG_DIR, LOG_FILENAME, app_title
 
 _previous_hook = None
 _dialogs: list[QtWidgets.QMessageBox] = []
@@ -34,10 +33,10 @@ def log_dir() -> Path:
 
 
 def setup_logging(level: int = logging.INFO) -> Path:
-    """Log to ``pneumoscope.log`` in the log folder (kept small: one file, rotated at 1 MB)."""
+    """Log to ``LOG_FILENAME`` in the log folder (kept small: one file, rotated at 1 MB)."""
     from logging.handlers import RotatingFileHandler
 
-    path = log_dir() / "pneumoscope.log"
+    path = log_dir() / LOG_FILENAME
     root = logging.getLogger()
     if not any(
         isinstance(h, RotatingFileHandler) and getattr(h, "baseFilename", "") == str(path)
@@ -51,20 +50,17 @@ def setup_logging(level: int = logging.INFO) -> Path:
 
 
 def write_crash_log(exc_type, exc_value, exc_tb) -> Path:
-    from viewer import app_version  # noqa: PLC0415
-
-    version = app_version()
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
     path = log_dir() / f"crash-{stamp}.log"
     text = "".join(traceback.format_exception(exc_type, exc_value, exc_tb))
     header = (
-        f"Pneumoscope {version} crash report\n"
+        f"{app_title()} crash report\n"
         f"time: {_dt.datetime.now().isoformat(timespec='seconds')}\n"
         f"python: {sys.version.split()[0]}  platform: {platform.platform()}\n"
         f"qt: {QtCore.qVersion()}\n\n"
     )
     path.write_text(header + text, encoding="utf-8")
-    logging.getLogger("pneumoscope.crash").error("uncaught exception, report written to %s\n%s", path, text)
+    logging.getLogger(__name__).error("uncaught exception, report written to %s\n%s", path, text)
     return path
 
 
@@ -95,7 +91,7 @@ def show_crash_dialog(exc: BaseException, path: Path | None) -> QtWidgets.QMessa
         return None
     box = QtWidgets.QMessageBox()
     box.setIcon(QtWidgets.QMessageBox.Icon.Critical)
-    box.setWindowTitle("Pneumoscope - unexpected error")
+    box.setWindowTitle(f"{APP_NAME} - unexpected error")
     box.setText("Something went wrong. Your open studies are still available; save any export you need.")
     where = f"A report was written to:\n{path}" if path else "The report could not be written."
     box.setInformativeText(f"{type(exc).__name__}: {exc}\n\n{where}")

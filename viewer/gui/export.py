@@ -4,8 +4,8 @@ Two sizes: full image resolution (re-rendered here: window/level pixels, orienta
 ``viewer.core.overlay.composite`` at the current opacity, annotations redrawn with QPainter at a size
 proportional to the image) or as shown (a grab of the view). Below the image a footer band carries the
 AI result with its state and reasons (withheld results without their score), threshold, model version and
-calibration, date and "Research use only - not for diagnostic use". Patient
-identifiers appear only when the user ticks the box.
+calibration, date and the research-use sentence (``viewer.config.RESEARCH_USE``). Patient identifiers
+appear only when the user ticks the box.
 
 Files are encoded with ``cv2.imencode`` (pixels only: no text chunks, no EXIF) and written atomically
 (temporary file in the same folder, then ``os.replace``). Nothing is overwritten without a question.
@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from viewer.config import RESEARCH_USE
 from viewer.core import overlay
 from viewer.core.files import write_atomic
 from viewer.core.overlay import OverlayStyle
@@ -32,7 +33,6 @@ from viewer.gui.orientation import Orientation
 from viewer.reports.content import describe_view
 from viewer.reports.raster import qimage_to_rgb, render_footer, rgb_to_qimage
 
-RESEARCH_FOOTER = "Research use only - not for diagnostic use."
 SCOPE_COLOUR = "#f0a830"  # the AI state line: amber (caution) unless the context says otherwise
 WITHHELD_COLOUR = "#ff8a7e"
 FORMATS = {
@@ -156,7 +156,7 @@ def footer_lines(ctx: ExportContext, options: ExportOptions) -> list[tuple[str, 
     )
     if ident:
         lines.append((ident, "#b8bcc2"))
-    lines.append((RESEARCH_FOOTER, "#f0a830"))
+    lines.append((RESEARCH_USE, "#f0a830"))
     return lines
 
 
@@ -262,8 +262,8 @@ class ExportDialog(QtWidgets.QDialog):
             self,
             lay,
             "The image is exported as displayed: window/level, orientation, heatmap at its current opacity "
-            "and annotations, with a footer giving the AI result and \u201cResearch use only - not for "
-            "diagnostic use\u201d. The file contains pixels only (no metadata).",
+            f"and annotations, with a footer giving the AI result and \u201c{RESEARCH_USE.rstrip('.')}\u201d. "
+            "The file contains pixels only (no metadata).",
         )
 
     def options(self) -> ExportOptions:

@@ -1,4 +1,5 @@
-"""Toolbar icons drawn with QPainter (crisp at any scale, no image files) and the application icon."""
+"""Toolbar icons drawn with QPainter (crisp at any scale, no image files) and the application icon, loaded
+from the shipped ``assets/icons`` (``packaging/make_icons.py`` draws those files; it is not part of the app)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from functools import cache
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from viewer.config import ICON_FILES
 from viewer.core.assets import asset_path
 
 FG = QtGui.QColor("#d6dae0")
@@ -162,102 +164,8 @@ def icon(name: str) -> QtGui.QIcon:
     return QtGui.QIcon(pm)
 
 
-def render_app_icon(size: int = 1024) -> QtGui.QImage:
-    """The application icon: two lungs on a dark tile, a magnifying ring with a warm spot over one lung."""
-    img = QtGui.QImage(size, size, QtGui.QImage.Format.Format_ARGB32_Premultiplied)
-    img.fill(QtCore.Qt.GlobalColor.transparent)
-    p = QtGui.QPainter(img)
-    p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, True)
-    p.scale(size / 100.0, size / 100.0)
-    P = QtCore.QPointF
-    # tile
-    tile = QtGui.QLinearGradient(P(0, 0), P(0, 100))
-    tile.setColorAt(0, QtGui.QColor("#1b2a3c"))
-    tile.setColorAt(1, QtGui.QColor("#0b121b"))
-    p.setPen(QtCore.Qt.PenStyle.NoPen)
-    p.setBrush(tile)
-    p.drawRoundedRect(QtCore.QRectF(4, 4, 92, 92), 20, 20)
-    # lungs
-    lung_fill = QtGui.QLinearGradient(P(0, 20), P(0, 85))
-    lung_fill.setColorAt(0, QtGui.QColor("#eaf3fb"))
-    lung_fill.setColorAt(1, QtGui.QColor("#9fb8cf"))
-    right = QtGui.QPainterPath(P(44, 27))  # patient's right = viewer's left
-    right.cubicTo(P(33, 24), P(20, 42), P(18, 62))
-    right.cubicTo(P(17, 74), P(20, 82), P(27, 82))
-    right.cubicTo(P(34, 82), P(40, 78), P(45, 77))
-    right.cubicTo(P(46, 62), P(46, 42), P(44, 27))
-    left = QtGui.QPainterPath(P(56, 27))
-    left.cubicTo(P(67, 24), P(80, 42), P(82, 62))
-    left.cubicTo(P(83, 74), P(80, 82), P(73, 82))
-    left.cubicTo(P(67, 82), P(62, 80), P(58, 77))
-    left.cubicTo(P(61, 72), P(55, 66), P(55, 60))
-    left.cubicTo(P(55, 48), P(55, 38), P(56, 27))
-    p.setBrush(lung_fill)
-    p.drawPath(right)
-    p.drawPath(left)
-    # trachea and bronchi
-    pen = QtGui.QPen(QtGui.QColor("#dfeaf4"), 3.2)
-    pen.setCapStyle(QtCore.Qt.PenCapStyle.RoundCap)
-    p.setPen(pen)
-    p.setBrush(QtCore.Qt.BrushStyle.NoBrush)
-    p.drawLine(P(50, 12), P(50, 33))
-    p.drawLine(P(50, 33), P(44, 40))
-    p.drawLine(P(50, 33), P(56, 40))
-    # the scope: a ring with a warm spot, and its handle
-    centre, radius = P(64, 58), 15.0
-    heat = QtGui.QRadialGradient(P(66, 60), radius)
-    heat.setColorAt(0.0, QtGui.QColor(255, 70, 40, 235))
-    heat.setColorAt(0.45, QtGui.QColor(255, 180, 60, 170))
-    heat.setColorAt(1.0, QtGui.QColor(255, 200, 80, 0))
-    p.setPen(QtCore.Qt.PenStyle.NoPen)
-    p.setBrush(heat)
-    p.drawEllipse(centre, radius, radius)
-    ring = QtGui.QPen(QtGui.QColor("#ffb547"), 4.2)
-    ring.setCapStyle(QtCore.Qt.PenCapStyle.RoundCap)
-    p.setPen(ring)
-    p.setBrush(QtCore.Qt.BrushStyle.NoBrush)
-    p.drawEllipse(centre, radius, radius)
-    handle = QtGui.QPen(QtGui.QColor("#ffb547"), 7.0)
-    handle.setCapStyle(QtCore.Qt.PenCapStyle.RoundCap)
-    p.setPen(handle)
-    p.drawLine(P(75.5, 69.5), P(86, 80))
-    p.end()
-    return img
-
-
-def write_icon_files(folder) -> list:
-    """assets/icons/pneumoscope.png (+ .ico and .icns, through Pillow when it is installed)."""
-    from pathlib import Path  # noqa: PLC0415
-
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    png = folder / "pneumoscope.png"
-    render_app_icon(1024).save(str(png))
-    written = [png]
-    try:
-        from PIL import Image  # noqa: PLC0415 - developer tool only, not a runtime dependency
-    except ImportError:
-        return written
-    im = Image.open(png).convert("RGBA")
-    ico = folder / "pneumoscope.ico"
-    im.save(ico, sizes=[(16, 16), (24, 24), (32, 32), (48, 48), (64, 64), (128, 128), (256, 256)])
-    written.append(ico)
-    icns = folder / "pneumoscope.icns"
-    im.save(icns)
-    written.append(icns)
-    return written
-
-
 def app_icon() -> QtGui.QIcon:
-    path = asset_path("icons", "pneumoscope.png")
-    if path.exists():
-        return QtGui.QIcon(str(path))
-    return QtGui.QIcon(QtGui.QPixmap.fromImage(render_app_icon(256)))
-
-
-if __name__ == "__main__":  # python -m viewer.gui.icons [folder]: regenerate the icon files
-    import sys
-
-    _app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
-    for _path in write_icon_files(sys.argv[1] if len(sys.argv) > 1 else asset_path("icons")):
-        print(_path)
+    """The application icon: the committed ``assets/icons`` PNG (drawn by ``packaging/make_icons.py``, a
+    build-time tool). A missing file gives Qt's default icon rather than drawing one at run time."""
+    path = asset_path("icons", ICON_FILES["png"])
+    return QtGui.QIcon(str(path)) if path.is_file() else QtGui.QIcon()

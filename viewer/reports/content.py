@@ -17,7 +17,9 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from viewer.config import APP_NAME, RESEARCH_USE, app_version
+from pydicom.valuerep import PersonName
+
+from viewer.config import RESEARCH_USE, app_title
 from viewer.core.model.result import AiResult, format_probability, format_threshold
 from viewer.core.study import PixelSpacing, SpacingSource, StudyMetadata
 
@@ -120,11 +122,47 @@ def window_text(window) -> str:
     return "VOI LUT" + (f" '{window.name}'" if getattr(window, "name", "") else "")
 
 
+def format_person_name(pn: str | PersonName | None, *, family_caps: bool = True) -> str:
+    """A DICOM PN value as the corners, the exports and the reports show it.
+
+    Read by pydicom's :class:`~pydicom.valuerep.PersonName` (PS3.5 6.2.1: up to three ``=`` groups -
+    alphabetic, ideographic, phonetic - of five ``^`` components: family, given, middle, prefix, suffix):
+
+    - the alphabetic group: ``Doe^Jane^Marie^Dr^PhD`` -> ``DOE, Dr Jane Marie, PhD`` (``Doe^Jane`` ->
+      ``DOE, Jane``; ``Doe`` alone with a ``^`` -> ``DOE``); ``family_caps=False`` (the reports' "Patient"
+      line) keeps the family name as written: ``Doe, Jane``;
+    - when it is empty, the ideographic group, else the phonetic one, in the stored order without a comma
+      or capitals: ``=山田^太郎`` -> ``山田 太郎``;
+    - a value with neither ``^`` nor ``=`` (free text such as ``Anonymized``) as written; ``^^^^`` -> "";
+    - several values (``\\``) one after the other, separated by " / ".
+    """
+    raw = str(pn or "").strip()
+    if "\\" in raw:
+        parts = (format_person_name(part, family_caps=family_caps) for part in raw.split("\\"))
+        return " / ".join(v for v in parts if v)
+    if "^" not in raw and "=" not in raw:
+        return raw
+    groups = PersonName(raw).components
+    for i, group in enumerate(groups):
+        g = PersonName(group)
+        family, given, middle, prefix, suffix = (
+            c.strip() for c in (g.family_name, g.given_name, g.middle_name, g.name_prefix, g.name_suffix)
+        )
+        if not any((family, given, middle, prefix, suffix)):
+            continue
+        if i > 0:  # ideographic or phonetic: as the name is written in that script
+            return " ".join(c for c in (prefix, family, given, middle, suffix) if c)
+        rest = " ".join(c for c in (prefix, given, middle) if c)
+        shown = ", ".join(c for c in (family.upper() if family_caps else family, rest) if c)
+        return f"{shown}, {suffix}" if suffix else shown
+    return ""
+
+
 def patient_lines(meta: StudyMetadata) -> tuple[str, ...]:
     """Identifying lines ("Label: value") for reports with "include patient data" ticked."""
     p, s = meta.patient, meta.study
     rows = (
-        ("Patient", p.name.replace("^", ", ").strip(", ")),
+        ("Patient", format_person_name(p.name, family_caps=False)),
         ("Patient ID", p.id),
         ("Birth date", p.birth_date),
         ("Sex / age", " / ".join(v for v in (p.sex, p.age) if v)),
@@ -161,7 +199,7 @@ class ReportContent:
     include_patient: bool = False
     patient_lines: tuple[str, ...] = ()  # name, ID, birth date, study date ... only when include_patient
     created: _dt.datetime = field(default_factory=lambda: _dt.datetime.now().replace(microsecond=0))
-    app: str = field(default_factory=lambda: f"{APP_NAME} {app_version()}")
+    app: str = field(default_factory=app_title)
     research_use: str = RESEARCH_USE
 
     # -- lines the footer, the PDF and the SR texts share ---------------------------------------
@@ -279,6 +317,7 @@ __all__ = [
     "ReportContent",
     "build_content",
     "describe_view",
+    "format_person_name",
     "lengths_from_rulers",
     "measure",
     "orient_patient_orientation",

@@ -15,12 +15,12 @@ from highdicom import UID as HdUID
 from highdicom.sc import SCImage
 from pydicom.dataset import Dataset
 
-from viewer.config import APP_NAME, ORGANISATION, RESEARCH_USE
+from viewer.config import APP_NAME, ORGANISATION, RESEARCH_TAG, RESEARCH_USE
 from viewer.reports.content import ReportContent, orient_patient_orientation
 from viewer.reports.write import plain, set_character_set
 
 SC_SERIES_NUMBER = 9701
-SC_SERIES_DESCRIPTION = f"{APP_NAME} AI capture (research use only)"
+SC_SERIES_DESCRIPTION = f"{APP_NAME} AI capture ({RESEARCH_TAG})"
 # CID 7202 "Source Image Purposes of Reference": source image for image processing operation
 PURPOSE_SOURCE = ("121322", "DCM", "Source image for image processing operation")
 

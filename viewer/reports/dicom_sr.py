@@ -47,13 +47,13 @@ from highdicom.sr import (
 from pydicom.dataset import Dataset
 from pydicom.sr.codedict import codes
 
-from viewer.config import APP_NAME, ORGANISATION
+from viewer.config import APP_NAME, ORGANISATION, RESEARCH_TAG
 from viewer.reports.content import ReportContent
 from viewer.reports.write import plain, set_character_set
 
 SCHEME = "99PNSC"
 SR_SERIES_NUMBER = 9702
-SR_SERIES_DESCRIPTION = f"{APP_NAME} AI report (research use only)"
+SR_SERIES_DESCRIPTION = f"{APP_NAME} AI report ({RESEARCH_TAG})"
 
 
 def _c(value: str, meaning: str, scheme: str = SCHEME) -> CodedConcept:

@@ -2,8 +2,9 @@
 
 :func:`build_reports` is shared by the GUI's reports controller and ``pneumoscope-cli report``: given the
 displayed image (body, without footer), the content and the source's path it returns the files to write
-(name -> bytes). :func:`headless_view` is the CLI's "display": the default window, the model's heatmap at
-the default overlay style (as the viewer first shows a study), no annotations, stored orientation.
+(name -> bytes). :func:`headless_view` is the CLI's "display": the series' default window (one for every
+frame, as the viewer shows it: :func:`viewer.core.display.default_window`), the model's heatmap at the
+default overlay style (as the viewer first shows a study), no annotations, stored orientation.
 
 Rendering the footer and the PDF needs QtGui (fonts); the CLI runs it on Qt's ``offscreen`` platform
 (:func:`ensure_gui_application`), so the same pixels come out with or without a display.
@@ -19,8 +20,9 @@ from pathlib import Path
 import numpy as np
 from pydicom.dataset import Dataset
 
+from viewer.config import DIST_NAME
 from viewer.core import overlay
-from viewer.core.display import default_window, render_default
+from viewer.core.display import default_window, render
 from viewer.core.study import Study
 from viewer.reports.content import ReportContent, build_content, patient_lines, window_text
 from viewer.reports.deid import UidMap, read_source_header, reference_header
@@ -50,7 +52,8 @@ class HeadlessView:
 def headless_view(
     study: Study, result, model_info, frame: int = 0, include_patient: bool = False
 ) -> HeadlessView:
-    grey = render_default(study, frame)
+    window = default_window(study)  # the series' window: frame N shown (and stated) as the viewer shows it
+    grey = render(study.frames[frame], study.meta, window)
     shown = result is not None and not result.withheld and result.frame == frame
     norm = None
     if shown:
@@ -62,7 +65,7 @@ def headless_view(
         model_info=model_info,
         meta=study.meta,
         heatmap_shown=norm is not None,
-        window=window_text(default_window(study.meta, study.frames[frame])),
+        window=window_text(window),
         include_patient=include_patient,
         patient_lines=patient_lines(study.meta),
     )
@@ -86,7 +89,7 @@ def base_name(source_path: str, include_patient: bool) -> str:
     with open(source_path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
-    return f"pneumoscope-{digest.hexdigest()[:12]}"
+    return f"{DIST_NAME}-{digest.hexdigest()[:12]}"
 
 
 def build_reports(

@@ -21,16 +21,13 @@ import os
 import numpy as np
 from PySide6 import QtCore, QtGui
 
-from viewer.config import APP_NAME
+from viewer.config import APP_NAME, NOT_A_MEDICAL_DEVICE
 from viewer.core.model.result import format_probability, format_threshold
 from viewer.reports.content import ReportContent
 from viewer.reports.raster import rgb_to_qimage
 
 TITLE = f"{APP_NAME} AI chest X-ray report"
-DISCLAIMER = (
-    "Not a medical device and not validated for clinical use. The AI result is a research output for "
-    "the reader's attention, not a diagnosis."
-)
+DISCLAIMER = NOT_A_MEDICAL_DEVICE  # at the foot of the page, after the research-use sentence
 STATE_COLOUR = {"in scope": "#1d6f42", "caution": "#9a5b00", "withheld": "#b3261e", "no result": "#555555"}
 
 

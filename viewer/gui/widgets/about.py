@@ -8,8 +8,7 @@ import math
 
 from PySide6 import QtCore, QtWidgets
 
-from viewer import app_version
-from viewer.gui.widgets.ai_panel import RESEARCH_NOTICE
+from viewer.config import APP_NAME, OFFLINE_NOTE, RESEARCH_NOTICE, TAGLINE, app_title
 
 
 def _fmt_metrics(metrics: dict) -> str:
@@ -112,12 +111,12 @@ def model_card_html(info, provider: str = "", source: str = "", fallback: str | 
 class AboutDialog(QtWidgets.QDialog):
     def __init__(self, parent=None, model=None, model_error: str | None = None):
         super().__init__(parent)
-        self.setWindowTitle("About Pneumoscope")
+        self.setWindowTitle(f"About {APP_NAME}")
         self.resize(620, 560)
         lay = QtWidgets.QVBoxLayout(self)
         head = QtWidgets.QLabel(
-            f"<h2 style='margin-bottom:0'>Pneumoscope {html.escape(app_version())}</h2>"
-            "<p style='color:#9aa0a8; margin-top:2px'>Offline chest X-ray viewer with on-device pneumonia AI.</p>"
+            f"<h2 style='margin-bottom:0'>{html.escape(app_title())}</h2>"
+            f"<p style='color:#9aa0a8; margin-top:2px'>{html.escape(TAGLINE)}</p>"
         )
         lay.addWidget(head)
         notice = QtWidgets.QLabel(RESEARCH_NOTICE)
@@ -143,10 +142,7 @@ class AboutDialog(QtWidgets.QDialog):
             card.setHtml(f"<h3>Model card</h3><p>No AI model loaded. {html.escape(model_error or '')}</p>")
         lay.addWidget(card, 1)
         self.card = card
-        foot = QtWidgets.QLabel(
-            "Pneumoscope opens no network connection: images, results and logs stay on this computer. "
-            f"Qt {QtCore.qVersion()}."
-        )
+        foot = QtWidgets.QLabel(f"{OFFLINE_NOTE} Qt {QtCore.qVersion()}.")
         foot.setWordWrap(True)
         foot.setStyleSheet("color: #9aa0a8; font-size: 11px;")
         lay.addWidget(foot)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from viewer.config import RESEARCH_NOTICE
 from viewer.core import overlay
 from viewer.core.overlay import COLORMAP_NAMES, OverlayStyle, ScaleMode
 from viewer.core.scope import AiState
@@ -30,10 +31,6 @@ from viewer.gui import theme
 if TYPE_CHECKING:
     from viewer.core.model.result import AiResult
 
-RESEARCH_NOTICE = (
-    "Research use only - not for diagnostic use. Trained on frontal chest radiographs of children "
-    "aged 1-5 from one hospital."
-)
 POSITIVE = "#ff9e5e"
 NEGATIVE = "#8fd4a8"
 REVEAL_TEXT = "Show anyway (research)"

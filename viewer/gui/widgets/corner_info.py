@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from viewer.core.study import StudyMetadata, VoiLut, WindowPreset
+from viewer.reports.content import format_person_name  # one PN format for corners, exports and reports
 
 
 def format_date(da: str) -> str:
@@ -24,16 +25,6 @@ def format_time(iso: str) -> str:
     if len(iso) >= 5 and iso[2] == ":" and iso[:2].isdigit() and iso[3:5].isdigit():
         return iso[:5]
     return ""
-
-
-def format_person_name(pn: str) -> str:
-    """DICOM PN ``Family^Given^Middle`` -> ``FAMILY, Given Middle``."""
-    pn = (pn or "").strip()
-    if "^" not in pn:
-        return pn
-    parts = [p.strip() for p in pn.split("=")[0].split("^")]
-    family, rest = parts[0], " ".join(p for p in parts[1:3] if p)
-    return f"{family.upper()}, {rest}" if rest else family.upper()
 
 
 def format_age(meta: StudyMetadata) -> str:
