@@ -24,10 +24,10 @@ from PySide6 import QtCore, QtWidgets
 from viewer.core import display
 from viewer.core.display import Window
 from viewer.core.overlay import OverlayStyle
-from viewer.gui.controllers.window_level import drag_window, linear_base
 from viewer.gui.session import StudyEntry, StudySession
 from viewer.gui.widgets.compare_pane import ComparePane, ResultLine
 from viewer.gui.widgets.image_view import ImageView
+from viewer.gui.window_level import drag_window, linear_base
 
 SYNC_TOLERANCE = 1e-4  # relative: a view closer than this to the target is not moved (no ping-pong)
 

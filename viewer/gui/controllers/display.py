@@ -13,13 +13,13 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from viewer.core import display
 from viewer.core.display import Window
-from viewer.gui.controllers.window_level import drag_window, linear_base, window_label
 from viewer.gui.orientation import Orientation, edge_letters, patient_axes
 from viewer.gui.session import LoadState, StudyEntry, StudySession
 from viewer.gui.settings import Settings
 from viewer.gui.widgets.corner_info import DisplayState, corner_texts
 from viewer.gui.widgets.image_view import ImageView
 from viewer.gui.widgets.orientation_letters import EdgeLetters
+from viewer.gui.window_level import drag_window, linear_base, window_label
 
 
 class FrameBar(QtWidgets.QWidget):

@@ -14,10 +14,10 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from viewer.core.display import Window
 from viewer.core.study import WindowPreset
-from viewer.gui.controllers.window_level import window_label
 from viewer.gui.session import StudySession
 from viewer.gui.settings import USER_PRESET_SLOTS, Settings
 from viewer.gui.widgets.presets_dialog import UserPresetsDialog
+from viewer.gui.window_level import window_label
 
 
 def action_id(slot: int) -> str:
