@@ -40,7 +40,7 @@ def run_self_test(argv: list[str]) -> int:
     try:
         from viewer.diagnostics import selftest  # noqa: PLC0415
     except ImportError:
-        print("pneumoscope: the self-test is not part of this build", file=sys.stderr)
+        print(f"{DIST_NAME}: the self-test is not part of this build", file=sys.stderr)
         return 2
     return int(selftest.main(argv) or 0)
 

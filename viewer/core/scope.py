@@ -31,6 +31,7 @@ SECONDARY_CAPTURE_MODALITIES = frozenset({"OT", "SC", ""})  # what a capture of 
 CHEST_BODY_PARTS = frozenset({"CHEST", "THORAX", "LUNG", "LUNGS", "PEDIATRIC CHEST", "CHEST PA", "CHEST AP"})
 LATERAL_VIEWS = frozenset({"LL", "RL", "LAT", "LATERAL", "LLD", "RLD", "LL/RL", "XTABLE LATERAL"})
 TRAINED_AGE = (1.0, 5.0)  # "aged 1-5": from the first to (not including) the sixth birthday
+_AGED = f"aged {TRAINED_AGE[0]:.0f}-{TRAINED_AGE[1]:.0f}"  # as the messages say it
 ADULT_AGE = 18.0
 MIN_SIDE = 224  # the model input; the Kermany test copies are exactly this size
 BLANK_STD = 2.0  # grey levels (0-255) of the default rendering below which the image is empty
@@ -124,7 +125,7 @@ def _pa_view(f: StudyFacts) -> str | None:
 def _adult(f: StudyFacts) -> str | None:
     age = f.meta.patient.age_years
     if age is not None and age >= ADULT_AGE:
-        return f"Adult patient (aged {age:.0f} years): the model was trained on children aged 1-5 only."
+        return f"Adult patient (aged {age:.0f} years): the model was trained on children {_AGED} only."
     return None
 
 
@@ -133,9 +134,11 @@ def _age_outside(f: StudyFacts) -> str | None:
     if age is None or age >= ADULT_AGE:
         return None
     if age >= TRAINED_AGE[1] + 1:
-        return f"Patient aged {age:.0f} years: older than the children (aged 1-5) the model was trained on."
+        return f"Patient aged {age:.0f} years: older than the children ({_AGED}) the model was trained on."
     if age < TRAINED_AGE[0]:
-        return f"Patient younger than 1 year ({age * 12:.0f} months): the model was trained on children aged 1-5."
+        return (
+            f"Patient younger than 1 year ({age * 12:.0f} months): the model was trained on children {_AGED}."
+        )
     return None
 
 
@@ -144,7 +147,7 @@ def _age_unknown(f: StudyFacts) -> str | None:
         return None
     placeholder = f" (PatientAge {f.meta.patient.age!r} is a placeholder)" if f.meta.patient.age else ""
     return (
-        f"Patient age unknown{placeholder}: the model was trained on children aged 1-5 only; "
+        f"Patient age unknown{placeholder}: the model was trained on children {_AGED} only; "
         "check the age before reading the score."
     )
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from viewer.config import APP_NAME
 from viewer.gui.icons import icon
 
 if TYPE_CHECKING:
@@ -588,7 +589,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
         menu="Help",
         trigger=lambda w: w.show_shortcuts(),
     ),
-    ActionSpec("about", "&About Pneumoscope", (), "Help", menu="Help", trigger=lambda w: w.show_about()),
+    ActionSpec("about", f"&About {APP_NAME}", (), "Help", menu="Help", trigger=lambda w: w.show_about()),
 )
 
 SPECS = {a.id: a for a in ACTIONS}

@@ -17,6 +17,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from viewer.config import APP_NAME
+
 # soname -> Debian/Ubuntu package, where the name does not follow the usual rule (see package_for)
 PACKAGES = {
     "libxkbcommon-x11.so.0": "libxkbcommon-x11-0",
@@ -55,7 +57,7 @@ def missing_libraries(ldd_output: str) -> list[str]:
 def help_text(missing: list[str]) -> str:
     packages = " ".join(dict.fromkeys(package_for(s) for s in missing))
     return (
-        "Pneumoscope: Qt's X11 (xcb) platform plugin cannot load: these system libraries are missing: "
+        f"{APP_NAME}: Qt's X11 (xcb) platform plugin cannot load: these system libraries are missing: "
         f"{', '.join(missing)}.\n"
         f"Install them with:  sudo apt-get install {packages}\n"
         "(other distributions: the packages providing these files; or run under Wayland with "

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
+from viewer.config import DIST_NAME
 from viewer.core.errors import ConflictingCopiesError, DuplicateStudyError, StudyError
 from viewer.core.io.archive import DEFAULT_LIMITS, ArchiveLimits, extract_zip, is_zip
 from viewer.core.io.dicomdir import is_dicomdir, read_dicomdir
@@ -180,7 +181,7 @@ class _Collector:
             self.add(ref.path, display(ref.path), source, key)
 
     def zip(self, path: Path, source: Source, display: str) -> None:
-        tmp = tempfile.TemporaryDirectory(prefix="pneumoscope-zip-", dir=self.temp_dir)
+        tmp = tempfile.TemporaryDirectory(prefix=f"{DIST_NAME}-zip-", dir=self.temp_dir)
         self.out._tempdirs.append(tmp)
         root = Path(tmp.name).resolve()
         self.progress(len(self.candidates), 0, f"Unpacking {path.name}")

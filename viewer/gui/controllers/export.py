@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from viewer import app_version
+from viewer.config import DIST_NAME, app_title
 from viewer.core.scope import AiState
 from viewer.gui import export as export_mod
 from viewer.gui.session import StudySession
@@ -88,7 +88,7 @@ class ExportController(QtCore.QObject):
             model_line=model_line,
             patient_line=("Patient " + patient_line) if patient_line else "",
             study_line=study_line,
-            app_line=f"Pneumoscope {app_version()}",
+            app_line=app_title(),
         )
 
     def _has_image(self) -> bool:
@@ -140,7 +140,7 @@ class ExportController(QtCore.QObject):
         if opts is None:
             return
         stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-        suggested = str(Path(self.settings.last_folder) / f"pneumoscope-{stamp}.png")
+        suggested = str(Path(self.settings.last_folder) / f"{DIST_NAME}-{stamp}.png")
         path, selected = QtWidgets.QFileDialog.getSaveFileName(
             self._parent,
             "Export annotated image",

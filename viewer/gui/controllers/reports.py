@@ -17,6 +17,7 @@ from typing import Any, Protocol
 import numpy as np
 from PySide6 import QtCore, QtWidgets
 
+from viewer.config import RESEARCH_USE
 from viewer.gui import export as export_mod
 from viewer.gui.dialogs import PatientDataDialog
 from viewer.gui.session import StudySession
@@ -50,7 +51,7 @@ class ReportOptionsDialog(PatientDataDialog):
             title,
             "Include patient data (name, ID, birth date, study identifiers)",
             f"{what} Without patient data the DICOM objects are de-identified (PS3.15 basic profile: new "
-            "UIDs, Patient Identity Removed = YES) and the PDF names nobody. Research use only.",
+            f"UIDs, Patient Identity Removed = YES) and the PDF names nobody. {RESEARCH_USE}",
         )
 
 

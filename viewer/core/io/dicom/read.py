@@ -22,6 +22,7 @@ from pydicom.dataset import Dataset
 from pydicom.pixels import get_decoder
 from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
+from viewer.config import APP_NAME
 from viewer.core.errors import (
     CorruptPixelDataError,
     NoImageInDicomError,
@@ -234,7 +235,7 @@ def check_decodable(ds: Dataset, geom: dd.Geometry, path: Path) -> str:
         missing = "; ".join(decoder.missing_dependencies) or "a decoder plugin"
         raise UnsupportedCompressionError(
             f"The image is compressed with {name}, but its decoder is not installed ({missing}). "
-            "Reinstall Pneumoscope.",
+            f"Reinstall {APP_NAME}.",
             path,
         )
     if decoder.is_encapsulated and geom.bits_allocated == 1:
