@@ -22,7 +22,15 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # viewer.config, from the source tree being built
     sys.path.insert(0, str(ROOT))
 
-from viewer.config import APP_NAME, BUNDLE_ID, DIST_NAME, MODEL_FILENAME, ORGANISATION, RESEARCH_USE  # noqa: E402
+from viewer.config import (  # noqa: E402
+    APP_NAME,
+    BUNDLE_ID,
+    DIST_NAME,
+    ICON_FILES,
+    MODEL_FILENAME,
+    ORGANISATION,
+    RESEARCH_USE,
+)
 
 IS_WIN, IS_MAC, IS_LINUX = sys.platform == "win32", sys.platform == "darwin", sys.platform.startswith("linux")
 MODEL_DEST = f"assets/models/{MODEL_FILENAME}"
@@ -339,8 +347,8 @@ def check_analysis(pure: Iterable, binaries: Sequence, datas: Sequence) -> list[
 def icon(root: Path = ROOT) -> str | None:
     """Platform icon (.ico / .icns, else the .png PyInstaller converts with Pillow)."""
     icons = root / "assets" / "icons"
-    preferred = {"win32": "pneumoscope.ico", "darwin": "pneumoscope.icns"}.get(sys.platform)
-    for name in (preferred, "pneumoscope.png"):
+    preferred = {"win32": ICON_FILES["ico"], "darwin": ICON_FILES["icns"]}.get(sys.platform)
+    for name in (preferred, ICON_FILES["png"]):
         if name and (icons / name).is_file():
             if name.endswith(".png") and (IS_WIN or IS_MAC):
                 try:
