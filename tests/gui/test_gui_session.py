@@ -29,8 +29,9 @@ def test_batch_with_one_broken_file(qtbot, isolated, tiny_model_path, dicom_dir,
     win = make_window(qtbot, tiny_model_path)
     good = [dicom_dir / "chest" / "fodicom_CR-MONO1-10-chest.dcm", kermany_dir / "val" / "NORMAL"]
     bad = dicom_dir / "broken" / "canon_dx_chest_966_badj2k.dcm"
+    normal = sorted(p for p in good[1].iterdir() if p.is_file())  # open_paths takes files (folders: worklist)
     t0 = time.perf_counter()
-    ids = win.open_paths([good[0], bad, good[1]])
+    ids = win.open_paths([good[0], bad, *normal])
     assert time.perf_counter() - t0 < 0.5  # returns at once: decoding happens in workers
     wait_settled(qtbot, win, ids)
     states = [win.entries[i].state for i in ids]
@@ -68,9 +69,13 @@ def test_open_folder_recursive_and_drop(qtbot, isolated, tmp_path):
     write_dicom(folder / "sub" / "b", block_image())  # no suffix: recognised by its content
     (folder / "notes.txt").write_text("not an image")
     win = make_window(qtbot, load_model=False)
-    ids = open_and_wait(qtbot, win, [folder])
-    assert sorted(win.entries[i].name for i in ids) == ["a.dcm", "b"]
-    assert all(win.entries[i].ready for i in ids)
+    with qtbot.waitSignal(win.worklist.opened, timeout=20_000):  # a folder: the worklist's worker walks it
+        assert win.open_paths([folder]) == []
+    assert sorted(r.entry.path.name for r in win.worklist.view.model.rows()) == ["a.dcm", "b"]
+    qtbot.waitUntil(lambda: win.current is not None and win.current.ready, timeout=20_000)  # its first row
+    win.actions_["worklist_next"].trigger()  # and the second, as the user would
+    qtbot.waitUntil(lambda: len(win.entries) == 2 and all(e.ready for e in win.entries.values()))
+    assert sorted(e.name for e in win.entries.values()) == ["a.dcm", "b"]
     # opening the same file again selects it instead of opening a copy
     assert win.open_paths([folder / "a.dcm"]) == []
     # drag and drop onto the image view

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import shutil
+import sys
 import threading
 import zipfile
 
@@ -16,7 +18,7 @@ from gui_support import PATIENT_ID, PATIENT_NAME, block_image, make_window, writ
 from PySide6 import QtCore, QtWidgets
 
 from viewer.core.scope import AiState
-from viewer.gui.widgets.worklist import COL_PROBABILITY, Flag
+from viewer.gui.widgets.worklist import COL_FILE, COL_PROBABILITY, COL_STATE, Flag
 
 
 def _png(path, value: int):
@@ -186,7 +188,7 @@ def test_rows_sort_filter_flag_and_step_through_actions(qtbot, exam, tiny_model_
     assert win.worklist.view.model.row(source_row).flag is Flag.YELLOW
     # the text filter, then the state filter
     qtbot.keyClicks(win.worklist.view.search, "e.png")
-    assert [p.rsplit("/", 1)[-1] for p in _shown(win, 7)] == ["e.png"]
+    assert [p.rsplit("/", 1)[-1] for p in _shown(win, COL_FILE)] == ["e.png"]
     win.worklist.view.search.clear()
     view = win.worklist.view
     states = {r.state for r in rows}
@@ -196,7 +198,7 @@ def test_rows_sort_filter_flag_and_step_through_actions(qtbot, exam, tiny_model_
         ("Withheld", AiState.WITHHELD.value),
     ):
         view.state_box.setCurrentIndex(view.state_box.findText(text))
-        assert set(_shown(win, 4)) == ({value} if value in states else set())
+        assert set(_shown(win, COL_STATE)) == ({value} if value in states else set())
         assert proxy.rowCount() == sum(r.state == value for r in rows)
     view.state_box.setCurrentIndex(0)
     assert proxy.rowCount() == 5
@@ -291,3 +293,24 @@ def test_hostile_zip_gives_one_message_and_the_app_goes_on(qtbot, tmp_path):
     assert win.settings.recent_files == [str(archive.resolve())]
     win.close()
     assert not unpacked.exists()  # the private folder goes with the window
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice values are Linux's")
+def test_batch_triage_runs_at_a_lower_priority_than_the_gui_thread(qtbot, exam, tiny_model_path, monkeypatch):
+    import viewer.gui.controllers.worklist as worklist_mod
+
+    seen = []
+    real = worklist_mod._ThumbnailTap.predict_batch
+
+    def spy(self, images, *args, **kwargs):  # runs in the triage's worker thread
+        seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+        return real(self, images, *args, **kwargs)
+
+    monkeypatch.setattr(worklist_mod._ThumbnailTap, "predict_batch", spy)
+    gui_nice = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    win = make_window(qtbot, tiny_model_path)
+    _open(qtbot, win, [exam])
+    with qtbot.waitSignal(win.worklist.triage_finished, timeout=60_000):
+        win.actions_["analyse_all"].trigger()
+    assert seen and min(seen) >= max(gui_nice, worklist_mod.BACKGROUND_NICE)
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == gui_nice  # the GUI thread's is kept

@@ -198,6 +198,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.cine = CineController(s, self.frame_bar.fps_spin, self.settings)
         self.presets = UserPresetsController(s, self.settings, self.display.set_window, self, status)
         self.studies.open_recent = self.open_any  # a recent folder / DICOMDIR / ZIP opens into the worklist
+        self.studies.open_folders = self.worklist.open_collection  # folders: walked in the worklist's worker
 
     def _build_actions(self) -> None:
         undo = self.annotations.undo_group
@@ -351,6 +352,8 @@ class MainWindow(QtWidgets.QMainWindow):
     # ================================================================== API for scripts and benchmarks
     # (viewer.gui.app.run, viewer.diagnostics, benchmarks/): the session and the studies controller's
     def open_paths(self, paths) -> list[int]:
+        """Image files as studies (their new entry ids); a folder goes to the worklist (walked in a worker,
+        never on the GUI thread: see :attr:`worklist` ``.opened``)."""
         return self.studies.open_paths(paths)
 
     def open_any(self, paths) -> None:

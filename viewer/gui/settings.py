@@ -1,24 +1,33 @@
-"""Persistent user settings (QSettings, organisation and application "Pneumoscope").
+"""Persistent user settings (QSettings; organisation, application and file names from :mod:`viewer.config`).
 
-``PNEUMOSCOPE_SETTINGS_DIR`` redirects the settings to an INI file in that folder: tests use it so they
-never read or write the user's real settings.
+:data:`viewer.config.ENV_SETTINGS_DIR` (``PNEUMOSCOPE_SETTINGS_DIR``) redirects the settings to an INI file in
+that folder (:data:`viewer.config.SETTINGS_INI`): tests use it so they never read or write the user's real
+settings.
+
+Worklist flags are kept by study identity (:attr:`viewer.core.io.collection.Entry.key`: ``sop:<SOP Instance
+UID>`` or ``sha256:<hex>`` of the file), never by path or name, at most :data:`MAX_FLAGS` of them (the
+least recently set go first).
 """
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from pathlib import Path
 
 import numpy as np
 from PySide6 import QtCore
 
+from viewer.config import ENV_SETTINGS_DIR, SETTINGS_APPLICATION, SETTINGS_INI, SETTINGS_ORGANISATION
 from viewer.core.overlay import COLORMAP_NAMES, DEFAULT_COLORMAP, ScaleMode
 from viewer.core.study import WindowPreset
 
-ORG = "Pneumoscope"
-APP = "Pneumoscope"
 MAX_RECENT = 10
-ENV_DIR = "PNEUMOSCOPE_SETTINGS_DIR"
+MAX_FLAGS = 3000  # worklist flags remembered (about 100 bytes each in the settings file)
+# what a flag may be remembered by: a DICOM UID (digits and dots, 64 at most) or a SHA-256 (a "path:" key
+# names the file and could carry patient data: not remembered)
+_FLAG_KEY = re.compile(r"(?:sop:[0-9.]{1,64}|sha256:[0-9a-f]{64})")
 CINE_DEFAULT_FPS, CINE_FPS_RANGE = 10.0, (1.0, 60.0)  # frames a second of cine play
 USER_PRESET_SLOTS = range(1, 10)  # the number keys of the user's window presets
 
@@ -43,13 +52,13 @@ class Settings:
 
     def __init__(self, qsettings: QtCore.QSettings | None = None):
         if qsettings is None:
-            folder = os.environ.get(ENV_DIR)
+            folder = os.environ.get(ENV_SETTINGS_DIR)
             if folder:
                 Path(folder).mkdir(parents=True, exist_ok=True)
-                path = str(Path(folder) / "pneumoscope.ini")
+                path = str(Path(folder) / SETTINGS_INI)
                 qsettings = QtCore.QSettings(path, QtCore.QSettings.Format.IniFormat)
             else:
-                qsettings = QtCore.QSettings(ORG, APP)
+                qsettings = QtCore.QSettings(SETTINGS_ORGANISATION, SETTINGS_APPLICATION)
         self.q = qsettings
 
     # -- generic -------------------------------------------------------------------------------
@@ -215,3 +224,37 @@ class Settings:
     @cine_fps.setter
     def cine_fps(self, value: float) -> None:
         self._set("cine/fps", float(min(CINE_FPS_RANGE[1], max(CINE_FPS_RANGE[0], value))))
+
+    # -- worklist flags ----------------------------------------------------------------------------
+    @staticmethod
+    def is_flag_key(key: str) -> bool:
+        """Whether a flag can be remembered by this study key (a UID or a hash, nothing else)."""
+        return isinstance(key, str) and _FLAG_KEY.fullmatch(key) is not None
+
+    def worklist_flags(self) -> dict[str, str]:
+        """The remembered flags, ``{Entry.key: flag value}``, the least recently set first."""
+        raw = self._get("worklist/flags", "")
+        try:
+            items = json.loads(raw) if isinstance(raw, str) and raw else []
+        except ValueError:
+            return {}
+        flags: dict[str, str] = {}
+        for item in items if isinstance(items, list) else ():
+            if isinstance(item, list) and len(item) == 2 and self.is_flag_key(item[0]):
+                if isinstance(item[1], str) and item[1]:
+                    flags.pop(item[0], None)
+                    flags[item[0]] = item[1]
+        return flags
+
+    def set_worklist_flag(self, key: str, flag: str) -> bool:
+        """Remember ``flag`` (a :class:`~viewer.gui.widgets.worklist.Flag` value; "" forgets it) for the study
+        ``key``; False when the key cannot be remembered (see :meth:`is_flag_key`)."""
+        if not self.is_flag_key(key):
+            return False
+        flags = self.worklist_flags()
+        flags.pop(key, None)
+        if flag:
+            flags[key] = str(flag)
+        items = [list(kv) for kv in flags.items()][-MAX_FLAGS:]
+        self._set("worklist/flags", json.dumps(items, separators=(",", ":")))
+        return True

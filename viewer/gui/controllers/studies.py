@@ -1,4 +1,7 @@
-"""Opening studies (dialogs, folders, drag and drop, recent files), loading them in workers, switching, closing.
+"""Opening studies (dialog, drag and drop, recent files), loading them in workers, switching, closing.
+
+Only files are opened here. A folder is never walked on the GUI thread: :meth:`StudiesController.open_paths`
+hands folders to ``open_folders`` (the window's worklist, which walks them in a worker).
 
 Keeps the study list in step with the session: one row per entry, its state, its AI state (the score only
 when the gate lets it be shown: a withheld study reads "Withheld" whether or not it was revealed).
@@ -12,7 +15,7 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtWidgets
 
-from viewer.gui.jobs import Loaded, expand_paths, load_job, open_job, warm_up_job
+from viewer.gui.jobs import Loaded, load_job, open_job, warm_up_job
 from viewer.gui.session import AnalysisState, LoadState, StudyEntry, StudySession
 from viewer.gui.settings import Settings
 from viewer.gui.widgets.notifications import NotificationBar
@@ -45,6 +48,8 @@ class StudiesController(QtCore.QObject):
         self._unrecorded: set[int] = set()  # entries opened from a worklist: Open recent has their folder
         # what a recent item opens (the window routes folders, DICOMDIRs and ZIPs to the worklist)
         self.open_recent: Callable[[list[str]], object] = self.open_paths
+        # where folders go (the window: into the worklist, walked in a worker); None: they are refused
+        self.open_folders: Callable[[list[str]], object] | None = None
         study_list.current_study_changed.connect(self.select)
         study_list.close_requested.connect(self.close)
         session.entry_added.connect(lambda e: study_list.add_entry(e.id, e.path))
@@ -66,20 +71,19 @@ class StudiesController(QtCore.QObject):
             self.settings.last_folder = str(Path(paths[0]).parent)
             self.open_paths(paths)
 
-    def open_folder_dialog(self) -> None:
-        folder = QtWidgets.QFileDialog.getExistingDirectory(
-            self._parent, "Open folder", self.settings.last_folder
-        )
-        if folder:
-            self.settings.last_folder = folder
-            self.open_paths([folder])
-
     def open_paths(self, paths, remember: bool = True) -> list[int]:
-        """Open files and folders (recursively); returns the new entry ids. Never blocks, never raises.
-        ``remember=False``: not in Open recent (a study of a worklist, whose folder or CD is there)."""
-        files = expand_paths(paths)
-        if not files and paths:
-            self.notifications.add("Nothing to open", "No DICOM, PNG, JPEG or TIFF files were found there.")
+        """Open files; returns the new entry ids. Never blocks, never raises. Folders are not walked here:
+        they go to ``open_folders`` (the worklist's worker). ``remember=False``: not in Open recent (a study
+        of a worklist, whose folder or CD is there)."""
+        files, folders = split_paths(paths)
+        if folders:
+            if self.open_folders is not None:
+                self.open_folders(folders)
+            else:
+                self.notifications.add(
+                    "Folders open into the worklist",
+                    "Open a folder with File > Open folder (or drop it on the window).",
+                )
         new: list[StudyEntry] = []
         for f in files:
             existing = self.session.find(f)
@@ -221,6 +225,22 @@ class StudiesController(QtCore.QObject):
         for task in entry.tasks:  # a queued load or analysis of a closed study would only delay the others
             self.runner.cancel(task)
         entry.tasks.clear()
+
+
+def split_paths(paths) -> tuple[list[str], list[str]]:
+    """(files, folders) of what was given, in order, each once (by resolved path). No folder is listed:
+    one ``stat`` a path given, whatever is inside a folder."""
+    files: list[str] = []
+    folders: list[str] = []
+    seen: set[str] = set()
+    for raw in paths:
+        p = Path(raw)
+        key = str(p.resolve())
+        if key in seen:
+            continue
+        seen.add(key)
+        (folders if p.is_dir() else files).append(str(p))
+    return files, folders
 
 
 def list_text(result) -> str:

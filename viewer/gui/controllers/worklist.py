@@ -8,19 +8,32 @@
   chosen, and at most :data:`MAX_OPEN` studies opened from the worklist stay decoded: the least recently
   chosen one without annotations is closed when another is opened, so a CD of 1,000 films stays small.
 - **Analyse all** runs :func:`viewer.core.model.triage.triage` (batched, the same gate as a single study) in a
-  worker; rows fill in as each batch is scored, with progress, rate and time left, and Cancel.
+  worker; rows fill in as each batch is scored, with progress, rate and time left, and Cancel. The GUI thread
+  takes the results in batches (every :data:`FLUSH_MS` ms: one ``dataChanged`` a run of rows, one progress
+  update), so that sorting, filtering and painting 1,000 rows do not stall it.
+- **Thumbnails** (:data:`~viewer.gui.widgets.worklist.THUMB_SIDE` px grey) are a by-product of the work done
+  anyway: the batch triage's rendering of each image (the model input, shrunk in the worker by
+  :func:`triage_job`) and an opened study's own thumbnail. No file is decoded only for its thumbnail: for a
+  DICOM that could cost as much as its analysis. Rows never decoded show none.
+- **Flags** are remembered in the settings by study identity (``Entry.key``: SOP Instance UID or SHA-256),
+  so reopening the same folder, CD or ZIP shows them again.
 - **Export worklist** writes :mod:`viewer.core.model.worklist_csv` (the CLI's columns) atomically, asking before
   it replaces a file; patient identifiers only when the user ticks the box.
 
-Long jobs (walking, triage) run on their own one-thread runner, so opening a study is never stuck behind them.
+Long jobs (walking, triage) run on their own one-thread runner, so opening a study is never stuck behind them,
+and at a lower CPU priority than the GUI thread (Linux: :data:`BACKGROUND_NICE`), so that the window stays
+responsive while they keep every core busy (``benchmarks/bench_worklist_gui.py`` measures it).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+import os
+import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +52,7 @@ from viewer.gui.export import confirm_overwrite
 from viewer.gui.session import StudyEntry, StudySession
 from viewer.gui.settings import Settings
 from viewer.gui.widgets.notifications import NotificationBar
+from viewer.gui.widgets.worklist import Flag, parse_flag, thumbnail_image, thumbnail_u8
 from viewer.gui.widgets.worklist_panel import ExportWorklistDialog, WorklistPanel
 from viewer.gui.workers import Failure, TaskRunner
 
@@ -47,6 +61,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 MAX_OPEN = 12  # studies opened from the worklist that stay decoded
+FLUSH_MS = 100  # triage results reach the table at most this often (a batch of rows each time)
+OPEN_DIALOG_MS = 300  # a walk that lasts longer shows a progress dialog (a quicker one shows nothing)
+BACKGROUND_NICE = 10  # the batch triage's threads: this much nicer than the GUI thread (Linux)
 OPEN_FILTER = "CD index or ZIP archive (DICOMDIR dicomdir *.zip *.ZIP);;All files (*)"
 _NO_HEATMAP = np.zeros((0, 0), np.float32)
 _NO_HEATMAP.setflags(write=False)
@@ -75,6 +92,7 @@ def collect_job(paths: list[str], progress: Callable[[int, int, str], None], can
     from viewer.core.io.load import load_header  # noqa: PLC0415 - pydicom: in the worker
     from viewer.core.model.triage import TriageRow  # noqa: PLC0415 - its rows are what the table shows
 
+    _background_priority()  # hashing every file is CPU work too
     found = collect(paths, progress=progress, cancel=cancel)
     headers: list[TriageRow] = []
     total = len(found.entries)
@@ -93,15 +111,73 @@ def collect_job(paths: list[str], progress: Callable[[int, int, str], None], can
     return found, headers
 
 
+def _signature(prediction) -> tuple[str, ...]:
+    """What identifies one prediction (its numbers; NaN equal to NaN), to pair a rendering with its row."""
+    return tuple(
+        float(getattr(prediction, name, float("nan"))).hex() for name in ("probability", "logit", "ood_score")
+    )
+
+
+class _ThumbnailTap:
+    """The model as :func:`~viewer.core.model.triage.triage` sees it: every call delegated, and a thumbnail
+    kept of each rendering ``predict_batch`` is given (the model input: frame 0 at its default window),
+    with the signature of its prediction. :meth:`take` pairs a row with its thumbnail by that signature, in
+    order; should the triage ever call the model otherwise, rows get no thumbnail, never another's."""
+
+    def __init__(self, model):
+        self._model = model
+        self._queue: deque[tuple[tuple[str, ...], np.ndarray | None]] = deque()
+
+    def predict_batch(self, images, *args, **kwargs):
+        predictions = self._model.predict_batch(images, *args, **kwargs)
+        if len(predictions) == len(images):
+            self._queue.extend(
+                (_signature(p), thumbnail_u8(img)) for p, img in zip(predictions, images, strict=True)
+            )
+        return predictions
+
+    def take(self, row: TriageRow) -> np.ndarray | None:
+        if row.result is None:
+            return None
+        wanted = _signature(row.result.prediction)
+        while self._queue:
+            signature, thumb = self._queue.popleft()
+            if signature == wanted:
+                return thumb
+        return None
+
+    def __getattr__(self, name):
+        return getattr(self._model, name)
+
+
+def _background_priority() -> None:
+    """Lower the calling worker thread's CPU priority (Linux: its nice value, per thread), so that the GUI
+    thread runs first whenever both want a core; the threads it starts inherit it (the triage's decode
+    threads). Nothing elsewhere, and nothing if the system refuses."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        tid = threading.get_native_id()
+        now = os.getpriority(os.PRIO_PROCESS, tid)
+        if now < BACKGROUND_NICE:
+            os.setpriority(os.PRIO_PROCESS, tid, BACKGROUND_NICE)
+    except (AttributeError, OSError) as exc:
+        log.debug("worklist: thread priority unchanged (%s)", exc)
+
+
 def triage_job(
     model, entries: list[Entry], indices: list[int], emit: Callable, cancel: Callable[[], bool]
 ) -> int:
-    """The model over ``entries`` (rows ``indices`` of the worklist); ``emit(index, row)`` per result."""
+    """The model over ``entries`` (rows ``indices`` of the worklist); ``emit(index, row, thumbnail)`` per
+    result (thumbnail: a :data:`~viewer.gui.widgets.worklist.THUMB_SIDE` px grey QImage, made here rather
+    than on the GUI thread (QImage is reentrant), or None)."""
     from viewer.core.model.triage import triage  # noqa: PLC0415 - ONNX Runtime: loaded with the model
 
+    _background_priority()
+    tap = _ThumbnailTap(model)
     n = 0
-    for index, row in zip(indices, triage(model, entries, cancel=cancel), strict=False):
-        emit(index, row)
+    for index, row in zip(indices, triage(tap, entries, cancel=cancel), strict=False):
+        emit(index, row, thumbnail_image(tap.take(row)))
         n += 1
     return n
 
@@ -120,7 +196,7 @@ class _Bridge(QtCore.QObject):
     """Signals that workers emit; delivered in the GUI thread (queued)."""
 
     progress = QtCore.Signal(object, int, int, str)  # run, done, total, text
-    row = QtCore.Signal(object, int, object)  # run, worklist row index, TriageRow
+    row = QtCore.Signal(object, int, object, object)  # run, worklist row index, TriageRow, thumbnail or None
 
 
 @dataclass(eq=False)
@@ -130,7 +206,9 @@ class _Run:
     done: int = 0
     t0: float = field(default_factory=time.perf_counter)
     stop: threading.Event = field(default_factory=threading.Event)
-    dialog: QtWidgets.QProgressDialog | None = None
+    dialog: QtWidgets.QProgressDialog | None = None  # made only if the walk lasts (OPEN_DIALOG_MS)
+    last: tuple[int, int, str] = (0, 0, "Looking for studies…")  # the walk's last progress report
+    pending: list = field(default_factory=list)  # (index, TriageRow, thumbnail): not in the table yet
 
 
 # ---------------------------------------------------------------------------------------- the controller
@@ -169,10 +247,15 @@ class WorklistController(QtCore.QObject):
         queued = QtCore.Qt.ConnectionType.QueuedConnection
         self._bridge.progress.connect(self._on_progress, queued)
         self._bridge.row.connect(self._on_row, queued)
+        self._flush_timer = QtCore.QTimer(self)
+        self._flush_timer.setSingleShot(True)
+        self._flush_timer.setInterval(FLUSH_MS)
+        self._flush_timer.timeout.connect(self._flush_rows)
         self.view.activated.connect(self.open_entry)
+        self.view.model.flag_changed.connect(self._remember_flag)
         panel.cancel_requested.connect(self.cancel_triage)
         session.current_changed.connect(lambda e: e is not None and self.view.select_path(e.path))
-        session.entry_updated.connect(self._result_from_session)
+        session.entry_updated.connect(self._from_session)
         session.entry_removed.connect(self._forget)
 
     # ------------------------------------------------------------------ opening
@@ -201,14 +284,8 @@ class WorklistController(QtCore.QObject):
         self.cancel_triage()  # its rows would belong to the worklist about to be replaced
         run = _Run("open")
         self.opening = run
-        dlg = QtWidgets.QProgressDialog("Looking for studies…", "Cancel", 0, 0, self._parent)
-        dlg.setWindowTitle("Opening")
-        dlg.setWindowModality(QtCore.Qt.WindowModality.WindowModal)
-        dlg.setMinimumDuration(300)  # a quick walk shows no dialog at all
-        dlg.setAutoClose(False)
-        dlg.setAutoReset(False)
-        dlg.canceled.connect(run.stop.set)
-        run.dialog = dlg
+        # the dialog is made when it is needed: building and laying it out costs tens of ms of the GUI thread
+        QtCore.QTimer.singleShot(OPEN_DIALOG_MS, self, lambda: self._show_open_dialog(run))
         self.runner.submit(
             collect_job,
             paths,
@@ -218,6 +295,21 @@ class WorklistController(QtCore.QObject):
             on_error=lambda failure: self._open_failed(run, failure),
         )
         self._status("Looking for studies…", 3000)
+
+    def _show_open_dialog(self, run: _Run) -> None:
+        """The walk is still going: a progress dialog with Cancel."""
+        if self.opening is not run or run.dialog is not None:
+            return
+        dlg = QtWidgets.QProgressDialog("Looking for studies…", "Cancel", 0, 0, self._parent)
+        dlg.setWindowTitle("Opening")
+        dlg.setWindowModality(QtCore.Qt.WindowModality.WindowModal)
+        dlg.setMinimumDuration(0)
+        dlg.setAutoClose(False)
+        dlg.setAutoReset(False)
+        dlg.canceled.connect(run.stop.set)
+        run.dialog = dlg
+        self._on_progress(run, *run.last)
+        dlg.show()
 
     def cancel_open(self) -> None:
         if self.opening is not None:
@@ -244,9 +336,9 @@ class WorklistController(QtCore.QObject):
         self.studies.fill_recent_menu()
         self._report_problems(found)
         entries = found.entries
-        self.view.model.set_entries(entries)
-        for i, header in enumerate(headers):
-            self.view.model.set_header(i, header)
+        remembered = self.settings.worklist_flags()
+        flags = {e.key: parse_flag(remembered[e.key]) for e in entries if e.key in remembered}
+        self.view.model.set_entries(entries, flags, enumerate(headers))  # one reset, one sort
         names = ", ".join(Path(s.path).name or s.path for s in found.sources) or ", ".join(paths)
         n = len(entries)
         summary = f"{names}: {n} {'study' if n == 1 else 'studies'}"
@@ -286,6 +378,7 @@ class WorklistController(QtCore.QObject):
 
     @QtCore.Slot(object, int, int, str)
     def _on_progress(self, run: _Run, done: int, total: int, text: str) -> None:
+        run.last = (done, total, text)
         dlg = run.dialog
         if dlg is None:
             return
@@ -325,15 +418,19 @@ class WorklistController(QtCore.QObject):
             excess -= 1
             self._status(f"Closed {e.name}: at most {MAX_OPEN} worklist studies stay open (memory).", 3000)
 
-    def _result_from_session(self, entry: StudyEntry) -> None:
-        """A study opened from the worklist was analysed: its row shows the result too (without heatmap)."""
-        if entry.result is None or not entry.ready:
+    def _from_session(self, entry: StudyEntry) -> None:
+        """A study opened from the worklist was decoded: its row shows its thumbnail; analysed: its result
+        too (without heatmap)."""
+        if not entry.ready:
             return
         i = self.view.model.index_of(entry.path)
         if i < 0:
             return
         row = self.view.model.row(i)
-        if row.source is not None and row.source.result is not None:
+        if row.thumbnail is None and entry.thumb_u8 is not None:  # the study list's: shrunk again (µs)
+            full = entry.default_u8.shape if entry.default_u8 is not None else None
+            self.view.model.set_thumbnail(i, thumbnail_u8(entry.thumb_u8, of_shape=full))
+        if entry.result is None or (row.source is not None and row.source.result is not None):
             return
         from viewer.core.model.triage import TriageRow  # noqa: PLC0415 - ONNX Runtime is loaded by now
 
@@ -362,6 +459,11 @@ class WorklistController(QtCore.QObject):
             self._status("Choose a worklist row to flag.", 3000)
             return
         self.view.cycle_flag()
+
+    def _remember_flag(self, entry: Entry, flag: Flag) -> None:
+        """In the settings, by the study's identity: the same folder, CD or ZIP reopened shows it again."""
+        if not self.settings.set_worklist_flag(entry.key, flag.value):
+            log.info("flag of %s not remembered: the study has no UID or hash", entry.display)
 
     # ------------------------------------------------------------------ batch triage
     def analyse_all(self) -> None:
@@ -392,7 +494,7 @@ class WorklistController(QtCore.QObject):
             model,
             [rows[i].entry for i in todo],
             todo,
-            lambda index, row: self._bridge.row.emit(run, index, row),
+            lambda index, row, thumb: self._bridge.row.emit(run, index, row, thumb),
             run.stop.is_set,
             on_result=lambda n: self._triage_done(run),
             on_error=lambda failure: self._triage_failed(run, failure),
@@ -402,17 +504,32 @@ class WorklistController(QtCore.QObject):
         if self.analysing is not None:
             self.analysing.stop.set()
 
-    @QtCore.Slot(object, int, object)
-    def _on_row(self, run: _Run, index: int, row: TriageRow) -> None:
+    @QtCore.Slot(object, int, object, object)
+    def _on_row(self, run: _Run, index: int, row: TriageRow, thumb) -> None:
         if run is not self.analysing:  # a cancelled run's last batch still shows; an old run's does not
             return
-        if index < self.view.model.rowCount() and self.view.model.row(index).entry is row.entry:
-            self.view.model.set_result(index, row)
+        run.pending.append((index, row, thumb))
         run.done += 1
+        if run.done == 1:  # the first result shows at once, the next ones in batches
+            self._flush_rows()
+        elif not self._flush_timer.isActive():
+            self._flush_timer.start()
+
+    def _flush_rows(self) -> None:
+        """The results received since the last flush into the table, at once; one progress update."""
+        run = self.analysing
+        if run is None or not run.pending:
+            return
+        model = self.view.model
+        n = model.rowCount()
+        items = [(i, r, t) for i, r, t in run.pending if i < n and model.row(i).entry is r.entry]
+        run.pending.clear()
+        model.set_results(items)
         self.panel.show_progress(run.done, run.total, time.perf_counter() - run.t0)
 
     def _triage_done(self, run: _Run) -> None:
         if self.analysing is run:
+            self._flush_rows()
             self.analysing = None
         elapsed = time.perf_counter() - run.t0
         if run.stop.is_set() and run.done < run.total:
@@ -426,6 +543,7 @@ class WorklistController(QtCore.QObject):
 
     def _triage_failed(self, run: _Run, failure: Failure) -> None:
         if self.analysing is run:
+            self._flush_rows()
             self.analysing = None
         self.panel.finish_progress(f"Analysis stopped: {failure.message}")
         self.notifications.add(failure.title, failure.message)

@@ -1,0 +1,117 @@
+"""The worklist's Thumbnail column (issue #13): a by-product of the batch triage's rendering (paired with its
+own row, whatever the sort) and of a study opened from the worklist; rows never decoded have none."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from gui_support import block_image, make_window, write_dicom
+from PySide6 import QtCore
+
+from viewer.gui.controllers.worklist import _ThumbnailTap
+from viewer.gui.widgets.worklist import COL_FILE, COL_PROBABILITY, COL_THUMBNAIL, THUMB_SIDE, thumbnail_u8
+
+DECORATION = QtCore.Qt.ItemDataRole.DecorationRole
+
+
+@pytest.fixture
+def exam(tmp_path):
+    """Five images that look different (their thumbnails too): DICOM and PNG, several sizes."""
+    folder = tmp_path / "exam"
+    folder.mkdir()
+    write_dicom(folder / "a.dcm", block_image(), view="PA")
+    write_dicom(folder / "b.dcm", block_image(rows=500, cols=300, block=(300, 450, 20, 120)), view="AP")
+    for name, value, shape in (
+        ("c.png", 30, (200, 320)),
+        ("d.png", 120, (256, 256)),
+        ("e.png", 220, (90, 60)),
+    ):
+        img = np.full(shape, value, np.uint8)
+        img[: shape[0] // 3, : shape[1] // 2] = 255 - value
+        assert cv2.imwrite(str(folder / name), img)
+    return folder
+
+
+def _open(qtbot, win, folder):
+    with qtbot.waitSignal(win.worklist.opened, timeout=20_000):
+        win.open_any([str(folder)])
+
+
+def _array(image) -> np.ndarray:
+    """A Grayscale8 QImage as an (h, w) array."""
+    w, h = image.width(), image.height()
+    return np.frombuffer(image.constBits(), np.uint8).reshape(h, image.bytesPerLine())[:, :w].copy()
+
+
+def _expected(path) -> np.ndarray:
+    from viewer.core.display import render_default
+    from viewer.core.io.load import load_study
+
+    return thumbnail_u8(render_default(load_study(path), 0))
+
+
+def test_batch_triage_gives_each_row_its_own_thumbnail(qtbot, exam, tiny_model_path):
+    win = make_window(qtbot, tiny_model_path)
+    _open(qtbot, win, exam)
+    with qtbot.waitSignal(win.worklist.triage_finished, timeout=60_000):
+        win.actions_["analyse_all"].trigger()
+    view = win.worklist.view
+    view.table.sortByColumn(COL_PROBABILITY, QtCore.Qt.SortOrder.DescendingOrder)
+    proxy = view.proxy
+    assert proxy.rowCount() == 5
+    for r in range(proxy.rowCount()):
+        image = proxy.index(r, COL_THUMBNAIL).data(DECORATION)
+        path = view.model.row(proxy.mapToSource(proxy.index(r, 0)).row()).entry.path
+        assert proxy.index(r, COL_FILE).data() == str(path)
+        assert image is not None and max(image.width(), image.height()) == THUMB_SIDE
+        # the thumbnail of this very file (the model's input rendering, shrunk), not another row's
+        got, want = _array(image), _expected(path)
+        assert got.shape == want.shape
+        assert np.abs(got.astype(int) - want.astype(int)).max() <= 1, path.name
+    # about 4 KB a row: 1,000 rows stay near 4 MB
+    assert all(r.thumbnail.sizeInBytes() <= THUMB_SIDE * (THUMB_SIDE + 3) for r in view.model.rows())
+
+
+def test_an_opened_study_shows_its_thumbnail_and_rows_never_decoded_have_none(qtbot, exam):
+    win = make_window(qtbot, load_model=False)
+    _open(qtbot, win, exam)
+    model = win.worklist.view.model
+    qtbot.waitUntil(lambda: model.row(0).thumbnail is not None, timeout=20_000)  # the first row was opened
+    assert [r.thumbnail is None for r in model.rows()] == [False, True, True, True, True]
+    win.actions_["worklist_next"].trigger()
+    qtbot.waitUntil(lambda: model.row(1).thumbnail is not None, timeout=20_000)
+    got = _array(model.index(1, COL_THUMBNAIL).data(DECORATION))
+    want = _expected(model.row(1).entry.path)
+    # the study list's 96 px thumbnail shrunk again: nearly the same pixels
+    assert got.shape == want.shape and np.abs(got.astype(int) - want.astype(int)).mean() < 8
+    assert [r.thumbnail is None for r in model.rows()][2:] == [True, True, True]
+
+
+class _Prediction:
+    def __init__(self, p):
+        self.probability, self.logit, self.ood_score = p, p * 2, float("nan")
+
+
+class _Row:
+    def __init__(self, prediction):
+        self.result = None if prediction is None else type("R", (), {"prediction": prediction})()
+
+
+class _Model:
+    info = "the real model's"
+
+    def predict_batch(self, images, chunk_size=16, **kwargs):
+        return [_Prediction(float(img.mean()) / 255) for img in images]
+
+
+def test_the_tap_pairs_by_prediction_and_gives_none_rather_than_another_rows():
+    tap = _ThumbnailTap(_Model())
+    assert tap.info == "the real model's"  # everything else is the model's
+    images = [np.full((128, 128), v, np.uint8) for v in (10, 20, 30)]
+    predictions = tap.predict_batch(images, chunk_size=2, heatmaps=False)
+    assert tap.take(_Row(predictions[0]))[0, 0] == 10  # NaN equals NaN in the signature
+    assert tap.take(_Row(None)) is None  # an error row: no rendering, nothing taken
+    assert tap.take(_Row(predictions[1]))[0, 0] == 20
+    assert tap.take(_Row(_Prediction(0.99))) is None  # no rendering had that prediction: none, and
+    assert tap.take(_Row(predictions[2])) is None  # the queue is not trusted any more
