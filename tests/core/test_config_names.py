@@ -24,8 +24,6 @@ APP_NAME_ALLOWED = {
     # the model file format: metadata keys "pneumoscope.*" stay what shipped models carry, whatever the
     # app is called (the messages around them are to switch)
     "viewer/core/model/contract.py": "model file format keys",
-    # not yet switched: the window title
-    "viewer/gui/main_window.py": "to switch",
 }
 # "... Research use only." closing two patient-data questions (not yet switched to config.RESEARCH_TAG)
 RESEARCH_TAG_ALLOWED = (

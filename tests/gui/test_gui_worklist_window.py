@@ -81,7 +81,7 @@ def test_open_folder_walks_in_a_worker_lists_headers_and_records_the_folder(qtbo
     assert names == ["a.dcm", "b.dcm", "c", "d.png", "e.png"]  # the copy of a.dcm is listed once
     by_name = {r.entry.path.name: r for r in rows}
     # headers first (no pixels decoded for them): patient, modality, view from the DICOM header
-    assert by_name["b.dcm"].patient == f"{PATIENT_NAME.replace('^', ' ')}, {PATIENT_ID}"
+    assert by_name["b.dcm"].patient == f"DOE, Jane, {PATIENT_ID}"  # PATIENT_NAME as the corners write it
     assert (by_name["b.dcm"].modality, by_name["b.dcm"].view) == ("DX", "AP")
     assert by_name["c"].view == "LL" and by_name["d.png"].patient == ""
     assert all(r.state == "pending" for r in rows)

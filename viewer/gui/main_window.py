@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from viewer.config import APP_NAME
 from viewer.gui.actions import ACTIONS, ActionRegistry
 from viewer.gui.controllers.ai import AIController
 from viewer.gui.controllers.annotations import AnnotationsController
@@ -42,7 +43,7 @@ from viewer.gui.widgets.tag_browser import TagBrowser
 from viewer.gui.widgets.worklist_panel import WorklistPanel
 from viewer.gui.workers import TaskRunner
 
-TITLE = "Pneumoscope"
+TITLE = APP_NAME
 
 
 class MainWindow(QtWidgets.QMainWindow):

@@ -30,6 +30,7 @@ from viewer.core.io.collection import Entry
 from viewer.core.model.result import format_probability
 from viewer.core.scope import AiState
 from viewer.core.study import StudyMetadata
+from viewer.reports.content import format_person_name  # the corners' and reports' PN format
 
 if TYPE_CHECKING:  # triage imports ONNX Runtime; the GUI thread only reads its rows
     from viewer.core.model.triage import TriageRow
@@ -108,7 +109,7 @@ def _header_fields(meta: StudyMetadata | None) -> dict[str, str]:
         return {}
     p, s = meta.patient, meta.study
     return {
-        "patient": ", ".join(x for x in (p.name.replace("^", " ").strip(), p.id) if x),
+        "patient": ", ".join(x for x in (format_person_name(p.name), p.id) if x),
         "date": s.date,
         "modality": s.modality,
         "view": s.view_position,
