@@ -113,8 +113,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]
         default="auto",
         help="progress bar on stderr: auto shows it when stderr is a terminal (default auto)",
     )
-    pred.add_argument(
-        "--batch-size", type=int, default=16, metavar="N", help="images per model call (default 16)"
+    pred.add_argument(  # 8: viewer.core.model.triage.TRIAGE_BATCH (not imported: it loads ONNX Runtime)
+        "--batch-size", type=int, default=8, metavar="N", help="images per model call (default 8)"
     )
     pred.set_defaults(func=cmd_predict)
 

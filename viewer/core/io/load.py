@@ -8,6 +8,12 @@ boundary and ``MemoryError`` becomes ``ImageTooLargeError``.
 
 The format is decided from the file's first bytes, not its name: ``DICM`` at offset 128 (DICOM),
 the PNG / JPEG / TIFF signatures, else an attempt to read DICOM without preamble (ACR-NEMA style).
+
+``load_for_model(path)`` is the batch triage's door: the same study, possibly decoded at a reduced
+resolution that the model (224 x 224) cannot tell from the full one - a grey JPEG by libjpeg's scaled
+inverse DCT to a shorter side >= ``MODEL_DECODE_MIN_SIDE``, a single-frame JPEG 2000 DICOM through its
+reduced wavelet level (:func:`viewer.core.io.dicom.preview.load_preview`). Its frames are for scoring only,
+never for display or measuring; the viewer and the AI panel use ``load_study``.
 """
 
 from __future__ import annotations
@@ -30,7 +36,8 @@ from viewer.core.io.raster import RASTER_SUFFIXES, load_raster
 from viewer.core.io.sniff import OTHER_FORMATS, sniff_format
 from viewer.core.study import Study, StudyMetadata
 
-__all__ = ["load_header", "load_study"]
+__all__ = ["load_for_model", "load_header", "load_study"]
+
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -45,7 +52,7 @@ def _not_an_image(path: Path, head: bytes) -> NotAnImageError:
     return NotAnImageError("The file is neither DICOM nor a PNG, JPEG or TIFF image.", path)
 
 
-def _load(path: Path, max_pixels: int) -> Study:
+def _load(path: Path, max_pixels: int, min_side: int | None = None) -> Study:
     try:
         if not path.is_file():
             raise StudyError("The file does not exist or is not a regular file.", path)
@@ -63,7 +70,7 @@ def _load(path: Path, max_pixels: int) -> Study:
             data = path.read_bytes()
         except OSError as exc:
             raise StudyError(f"The file cannot be read ({exc.strerror or exc}).", path) from None
-        return load_raster(path, data, fmt, max_pixels=max_pixels)
+        return load_raster(path, data, fmt, max_pixels=max_pixels, min_side=min_side)
     if path.suffix.lower() in RASTER_SUFFIXES:
         raise CorruptPixelDataError(
             f"The file is named like a {RASTER_SUFFIXES[path.suffix.lower()]} image but its content is "
@@ -84,6 +91,45 @@ def load_study(path: str | os.PathLike[str], *, max_pixels: int = DEFAULT_MAX_PI
     """
     p = Path(path)
     return _boundary(p, lambda: _load(p, max_pixels))  # decoder warnings: io.common._configure_decoders
+
+
+def load_for_model(
+    path: str | os.PathLike[str],
+    *,
+    min_side: int,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> Study:
+    """Open a study for the model only, at a reduced resolution where that is much cheaper to decode.
+
+    ``Study.meta`` is what :func:`load_study` gives (full rows and columns); a frame may be smaller:
+
+    - a grey 8-bit DCT JPEG: decoded at 1/2, 1/4 or 1/8 keeping the shorter side >= ``min_side``
+      (the caller's bound: the batch triage keeps 4 model inputs,
+      :data:`viewer.core.model.triage.MODEL_DECODE_MIN_SIDE`);
+    - a single-frame grey JPEG 2000 / HTJ2K DICOM: its smallest reduced resolution level whose shorter
+      side is still >= ``min_side`` (:func:`viewer.core.io.dicom.preview.load_preview`);
+    - anything else: exactly ``load_study``.
+
+    Raises only ``StudyError`` subclasses (the full load's, for the same files).
+    """
+    p = Path(path)
+    side = max(int(min_side), 1)
+
+    def load() -> Study:
+        try:
+            with open(p, "rb") as f:
+                head = f.read(132)
+        except OSError:
+            head = b""  # the full load names the problem
+        if sniff_format(head) in ("DICOM", "ACR-NEMA") or p.suffix.lower() in (".dcm", ".dicom"):
+            from viewer.core.io.dicom.preview import load_preview  # noqa: PLC0415 - Pillow: ~0.3 s
+
+            preview = load_preview(p, max_side=side, max_pixels=max_pixels)
+            if preview is not None and min(preview.frames[0].shape) >= side:
+                return preview
+        return _load(p, max_pixels, side)
+
+    return _boundary(p, load)
 
 
 def load_header(path: str | os.PathLike[str]) -> StudyMetadata:

@@ -5,6 +5,14 @@ paths work), ``IMREAD_UNCHANGED`` to keep 16-bit samples. The size is read from 
 first and checked against the limit before OpenCV allocates anything (decompression bombs).
 EXIF orientation is not applied (``IMREAD_UNCHANGED`` ignores it): pixels are shown as stored.
 
+``load_raster(..., min_side=N)`` is the reduced decode for the model (:func:`viewer.core.io.load_for_model`):
+an 8-bit grey DCT JPEG (baseline, extended or progressive) is decoded at 1/2, 1/4 or 1/8 of its size by
+libjpeg's scaled inverse DCT (``cv2.IMREAD_REDUCED_GRAYSCALE_*``, EXIF orientation still ignored), the
+largest reduction whose shorter side stays >= N. The metadata stays that of the full image (rows and
+columns included), as for the JPEG 2000 preview. Every other file is decoded in full: a 3-component JPEG
+too, since only its full decode tells a colour image from grey stored as colour (the AI gate withholds
+colour, and a scaled decode could drop faint chroma detail).
+
 Colour becomes grey with ITU-R BT.601 luma (``cv2.COLOR_BGR2GRAY`` weights) and a notice. An image
 stored as colour whose three channels are identical (most Kermany training JPEGs) is simply grey:
 no conversion, no notice, the values unchanged.
@@ -32,6 +40,13 @@ _SOF_MARKERS = frozenset(
     [*range(0xC0, 0xC4), *range(0xC5, 0xC8), *range(0xC9, 0xCC), *range(0xCD, 0xD0), 0xF7]
 )
 BGR_LUMA = np.array([0.114, 0.587, 0.299], dtype=np.float32)
+# DCT frames libjpeg decodes at a reduced scale (SOF0 baseline, SOF1 extended, SOF2 progressive; Huffman)
+_DCT_SOF = frozenset({0xC0, 0xC1, 0xC2})
+_REDUCED_GREY = {
+    2: cv2.IMREAD_REDUCED_GRAYSCALE_2,
+    4: cv2.IMREAD_REDUCED_GRAYSCALE_4,
+    8: cv2.IMREAD_REDUCED_GRAYSCALE_8,
+}
 
 
 def sniff_raster(head: bytes) -> str:
@@ -59,6 +74,12 @@ def _png_size(data: bytes) -> tuple[int, int, int] | None:
 
 def jpeg_size(data: bytes) -> tuple[int, int, int] | None:
     """(width, height, components) from a JPEG / JPEG-LS frame header, or None."""
+    frame = jpeg_frame(data)
+    return None if frame is None else frame[2:]
+
+
+def jpeg_frame(data: bytes) -> tuple[int, int, int, int, int] | None:
+    """(SOF marker, sample precision, width, height, components) from a JPEG / JPEG-LS frame header."""
     i, n = 2, len(data)
     while i + 4 <= n:
         if data[i] != 0xFF:
@@ -75,7 +96,7 @@ def jpeg_size(data: bytes) -> tuple[int, int, int] | None:
         (length,) = struct.unpack(">H", data[i + 2 : i + 4])
         if marker in _SOF_MARKERS and i + 10 <= n:
             height, width = struct.unpack(">HH", data[i + 5 : i + 9])
-            return width, height, data[i + 9]
+            return marker, data[i + 4], width, height, data[i + 9]
         if length < 2:
             return None
         i += 2 + length
@@ -122,6 +143,32 @@ def header_size(data: bytes, fmt: str) -> tuple[int, int, int] | None:
         return None
 
 
+def jpeg_reduction(data: bytes, min_side: int) -> int:
+    """The reduced-decode scale denominator (1, 2, 4 or 8) for a JPEG: the largest that keeps the shorter
+    side >= ``min_side`` (libjpeg rounds the scaled size up); 1 for anything but an 8-bit grey DCT JPEG."""
+    try:
+        frame = jpeg_frame(data)
+    except (struct.error, IndexError):
+        return 1
+    if frame is None:
+        return 1
+    marker, precision, width, height, components = frame
+    if marker not in _DCT_SOF or precision != 8 or components != 1 or min_side < 1:
+        return 1
+    factor = 1
+    while factor < 8 and -(-min(width, height) // (2 * factor)) >= min_side:
+        factor *= 2
+    return factor
+
+
+def _decode(data: bytes, flags: int) -> np.ndarray | None:
+    try:
+        img = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), flags)
+    except cv2.error:
+        return None
+    return None if img is None or img.size == 0 else img
+
+
 # --- decoding -------------------------------------------------------------------------------------
 
 
@@ -141,7 +188,11 @@ def _grey(img: np.ndarray, notices: list[str]) -> tuple[np.ndarray, bool]:
     return np.ascontiguousarray(img[:, :, :3].astype(np.float32) @ BGR_LUMA), True
 
 
-def load_raster(path: Path, data: bytes, fmt: str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Study:
+def load_raster(
+    path: Path, data: bytes, fmt: str, *, max_pixels: int = DEFAULT_MAX_PIXELS, min_side: int | None = None
+) -> Study:
+    """The image as a :class:`Study`. ``min_side``: the reduced decode for the model (module docstring):
+    the frame may then be smaller than ``meta.rows`` x ``meta.columns``, its shorter side >= ``min_side``."""
     size = header_size(data, fmt)
     if size is None or size[0] < 1 or size[1] < 1:
         raise CorruptPixelDataError(f"The {fmt} image header is damaged: its size cannot be read.", path)
@@ -149,23 +200,31 @@ def load_raster(path: Path, data: bytes, fmt: str, *, max_pixels: int = DEFAULT_
     check_dimensions(path, height, width, 1, max(samples, 1), max_pixels=max_pixels)
     if fmt == "JPEG" and data.find(b"\xff\xd9", max(data.rfind(b"\xff\xda"), 0)) < 0:
         raise CorruptPixelDataError("The JPEG image is truncated (its end marker is missing).", path)
-    try:
-        img = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
-    except cv2.error:
-        img = None
-    if img is None or img.size == 0:
-        raise CorruptPixelDataError(f"The {fmt} image is damaged or truncated and cannot be decoded.", path)
-    if img.shape[:2] != (height, width):
-        raise CorruptPixelDataError(
-            f"The {fmt} image decodes to {img.shape[1]} x {img.shape[0]} pixels, not the {width} x "
-            f"{height} its header states: the file is damaged.",
-            path,
-        )
+    img = None
+    factor = jpeg_reduction(data, min_side) if fmt == "JPEG" and min_side else 1
+    if factor > 1:
+        img = _decode(data, _REDUCED_GREY[factor] | cv2.IMREAD_IGNORE_ORIENTATION)
+        if img is not None and img.shape[:2] != (-(-height // factor), -(-width // factor)):
+            img = None  # anything unexpected: the full decode below (and its error messages)
+    if img is None:
+        img = _decode(data, cv2.IMREAD_UNCHANGED)
+        if img is None:
+            raise CorruptPixelDataError(
+                f"The {fmt} image is damaged or truncated and cannot be decoded.", path
+            )
+        if img.shape[:2] != (height, width):
+            raise CorruptPixelDataError(
+                f"The {fmt} image decodes to {img.shape[1]} x {img.shape[0]} pixels, not the {width} x "
+                f"{height} its header states: the file is damaged.",
+                path,
+            )
     notices: list[str] = []
     bits = int(img.dtype.itemsize * 8)
+    floating = img.dtype.kind == "f"
     grey, was_colour = _grey(img, notices)
     del img
-    value_range(grey, notices)
+    if floating:  # a float TIFF may hold NaN / infinity; 8- and 16-bit integer samples cannot
+        value_range(grey, notices)
     notices.append("Not a DICOM file: no patient or study data, no pixel spacing (measurements in pixels).")
     grey.setflags(write=False)
     meta = StudyMetadata(

@@ -51,6 +51,8 @@ FRIENDLY_PROVIDER_NAMES = {
 }
 MAX_DEFAULT_THREADS = 8
 BATCH_CHUNK = 16
+NO_HEATMAP = np.zeros((0, 0), np.float32)  # Prediction.heatmap of predict_batch(..., heatmaps=False)
+NO_HEATMAP.setflags(write=False)
 
 
 def friendly_provider(name: str) -> str:
@@ -84,6 +86,11 @@ def session_options(providers: Sequence[str], threads: int | None = None) -> ort
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     so.intra_op_num_threads = int(threads) if threads else default_threads()
     so.inter_op_num_threads = 1
+    # Idle intra-op threads sleep instead of spinning: spinning threads burn the cores that other work
+    # needs (the GUI thread, the triage's decode thread, anything else running). On 2 busy cores batch
+    # triage took 17-18 ms of CPU per image with spinning and 12-13 without (45-55 against 64-75 images/s,
+    # benchmarks/bench_triage.py); a single study's predict() took as long either way.
+    so.add_session_config_entry("session.intra_op.allow_spinning", "0")
     so.log_severity_level = 3  # errors only; fallbacks are reported through fallback_reason
     if "DmlExecutionProvider" in providers:
         # DirectML does not support memory patterns or parallel execution.
@@ -219,6 +226,11 @@ class PneumoniaModel:
         return list(self._session.get_providers())
 
     @property
+    def intra_op_threads(self) -> int:
+        """The session's intra-op thread count (the calling thread included)."""
+        return int(self._session.get_session_options().intra_op_num_threads)
+
+    @property
     def requested_providers(self) -> list[str]:
         return list(self._requested)
 
@@ -259,8 +271,16 @@ class PneumoniaModel:
         """One display-ready grey uint8 (H, W) frame (the default-window rendering) -> Prediction."""
         return self.predict_batch([grey_u8], chunk_size=1)[0]
 
-    def predict_batch(self, images: Sequence[np.ndarray], chunk_size: int = BATCH_CHUNK) -> list[Prediction]:
-        """Several frames, run in batched session calls of up to ``chunk_size``."""
+    def predict_batch(
+        self, images: Sequence[np.ndarray], chunk_size: int = BATCH_CHUNK, *, heatmaps: bool = True
+    ) -> list[Prediction]:
+        """Several frames, run in batched session calls of up to ``chunk_size``.
+
+        ``heatmaps=False``: each ``Prediction.heatmap`` is an empty (0, 0) array instead of the CAM mapped
+        onto the frame (a bicubic upsampling to the frame's size, about 1 ms for a 768 x 600 frame, more
+        than the model's own time per image at 224 x 224 on some machines): for callers that drop it, such
+        as the batch triage. Nothing else changes.
+        """
         results: list[Prediction] = []
         size = self._info.input_size
         for begin in range(0, len(images), max(1, int(chunk_size))):
@@ -268,7 +288,11 @@ class PneumoniaModel:
             t0 = time.perf_counter()
             batch = to_model_input(np.stack([resize_for_model(img, size) for img in chunk]))
             out = self.predict_input(batch)
-            heatmaps = [heatmap_to_frame(out["cam"][i], np.shape(img)) for i, img in enumerate(chunk)]
+            maps = (
+                [heatmap_to_frame(out["cam"][i], np.shape(img)) for i, img in enumerate(chunk)]
+                if heatmaps
+                else [NO_HEATMAP] * len(chunk)
+            )
             per_image_ms = (time.perf_counter() - t0) * 1000.0 / len(chunk)
             provider = self.provider
             for i in range(len(chunk)):
@@ -280,7 +304,7 @@ class PneumoniaModel:
                         label=self.label_for(probability),
                         threshold=self.threshold,
                         operating_point=self._operating_point,
-                        heatmap=heatmaps[i],
+                        heatmap=maps[i],
                         heatmap_scale=self._info.heatmap_scale,
                         provider=provider,
                         elapsed_ms=per_image_ms,
