@@ -66,12 +66,12 @@ def _column(view: WorklistView, col: int) -> list[str]:
 def test_sort_by_probability_is_numeric_and_unscored_rows_sort_last(worklist):
     worklist.table.sortByColumn(COL_PROBABILITY, QtCore.Qt.SortOrder.DescendingOrder)
     assert _column(worklist, COL_PROBABILITY) == ["95.0%", "60.0%", "20.0%", "", ""]  # withheld: no number
-    assert _column(worklist, 0)[:3] == ["Baker Bob, BA", "Clark Cy, CL", "Adams Ann, AD"]
+    assert _column(worklist, 0)[:3] == ["BAKER, Bob, BA", "CLARK, Cy, CL", "ADAMS, Ann, AD"]
 
 
 def test_text_and_state_filters(worklist, qtbot):
     qtbot.keyClicks(worklist.search, "baker")
-    assert _column(worklist, 0) == ["Baker Bob, BA"]
+    assert _column(worklist, 0) == ["BAKER, Bob, BA"]
     worklist.search.clear()
     worklist.state_box.setCurrentIndex(worklist.state_box.findText("Caution"))
     assert _column(worklist, COL_STATE) == ["caution"]
