@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import zipfile
 
@@ -13,6 +14,7 @@ from pydicom.fileset import FileSet
 from pydicom.uid import ComputedRadiographyImageStorage, generate_uid
 
 from viewer import cli
+from viewer.core.display import render_default, thumbnail_u8
 from viewer.core.io import load_study
 from viewer.core.io.collection import collect
 from viewer.core.model.inference import PneumoniaModel
@@ -69,6 +71,27 @@ def test_triage_matches_single_study_analysis(tiny_model_path, studies):
             assert row.result.prediction.probability == pytest.approx(single.prediction.probability, abs=1e-6)
             assert row.result.state is single.state and row.result.label == single.label
             assert row.result.prediction.heatmap.size == 0  # triage keeps no full-size map
+            assert row.thumbnail is None  # none unless asked
+
+
+def test_triage_rows_carry_the_thumbnail_of_their_own_rendering(tiny_model_path, studies):
+    """thumbnail_side=N: each row's thumbnail is its own image's default rendering shrunk (whatever order the
+    batches decode in), at most N px, and a row that could not be read has none."""
+    model = PneumoniaModel.load(tiny_model_path)
+    with collect(studies) as found:
+        entries = list(found.entries)
+        broken = entries[0].path.with_name("broken.dcm")
+        broken.write_bytes(b"not a dicom file")
+        entries.insert(2, dataclasses.replace(entries[0], path=broken))
+        rows = list(triage(model, entries, batch_size=2, thumbnail_side=32))
+        assert [r.entry for r in rows] == entries
+        assert rows[2].error is not None and rows[2].thumbnail is None
+        for row in rows[:2] + rows[3:]:
+            want = thumbnail_u8(render_default(load_study(row.entry.path)), 32)
+            assert row.thumbnail.shape == want.shape == (32, 32) and row.thumbnail.dtype == np.uint8
+            assert np.array_equal(row.thumbnail, want)
+        # the five studies differ in brightness: no two rows carry the same picture
+        assert len({r.thumbnail.tobytes() for r in rows if r.thumbnail is not None}) == 5
 
 
 def test_predict_takes_folders_zips_and_dicomdirs(tiny_model_path, studies, capsys):

@@ -1,5 +1,6 @@
-"""The worklist's Thumbnail column (issue #13): a by-product of the batch triage's rendering (paired with its
-own row, whatever the sort) and of a study opened from the worklist; rows never decoded have none."""
+"""The worklist's Thumbnail column (issue #13): a by-product of the batch triage's rendering (each row carries
+its own: tests/core/test_cli_predict_collections.py) and of a study opened from the worklist; rows never
+decoded have none."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import pytest
 from gui_support import block_image, make_window, write_dicom
 from PySide6 import QtCore
 
-from viewer.gui.controllers.worklist import _ThumbnailTap
 from viewer.gui.widgets.worklist import COL_FILE, COL_PROBABILITY, COL_THUMBNAIL, THUMB_SIDE, thumbnail_u8
 
 DECORATION = QtCore.Qt.ItemDataRole.DecorationRole
@@ -86,32 +86,3 @@ def test_an_opened_study_shows_its_thumbnail_and_rows_never_decoded_have_none(qt
     # the study list's 96 px thumbnail shrunk again: nearly the same pixels
     assert got.shape == want.shape and np.abs(got.astype(int) - want.astype(int)).mean() < 8
     assert [r.thumbnail is None for r in model.rows()][2:] == [True, True, True]
-
-
-class _Prediction:
-    def __init__(self, p):
-        self.probability, self.logit, self.ood_score = p, p * 2, float("nan")
-
-
-class _Row:
-    def __init__(self, prediction):
-        self.result = None if prediction is None else type("R", (), {"prediction": prediction})()
-
-
-class _Model:
-    info = "the real model's"
-
-    def predict_batch(self, images, chunk_size=16, **kwargs):
-        return [_Prediction(float(img.mean()) / 255) for img in images]
-
-
-def test_the_tap_pairs_by_prediction_and_gives_none_rather_than_another_rows():
-    tap = _ThumbnailTap(_Model())
-    assert tap.info == "the real model's"  # everything else is the model's
-    images = [np.full((128, 128), v, np.uint8) for v in (10, 20, 30)]
-    predictions = tap.predict_batch(images, chunk_size=2, heatmaps=False)
-    assert tap.take(_Row(predictions[0]))[0, 0] == 10  # NaN equals NaN in the signature
-    assert tap.take(_Row(None)) is None  # an error row: no rendering, nothing taken
-    assert tap.take(_Row(predictions[1]))[0, 0] == 20
-    assert tap.take(_Row(_Prediction(0.99))) is None  # no rendering had that prediction: none, and
-    assert tap.take(_Row(predictions[2])) is None  # the queue is not trusted any more

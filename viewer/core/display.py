@@ -239,3 +239,18 @@ def render_default(study: Study, index: int = 0) -> np.ndarray:
     """The frame at the study's default window (one per series, see the module docstring): what the
     radiologist sees first and the model's input."""
     return render(study.frames[index], study.meta, default_window(study))
+
+
+def thumbnail_u8(grey: object, side: int, of_shape: tuple[int, int] | None = None) -> np.ndarray | None:
+    """A grey uint8 image shrunk to ``side`` px on its longest side (area average), C-contiguous and
+    owning its memory; None for anything that is not a non-empty 2-D uint8 array. ``of_shape``: the (rows,
+    columns) of the image ``grey`` is itself a shrunk copy of (the thumbnail then has the size it would
+    have had from that image)."""
+    if not isinstance(grey, np.ndarray) or grey.ndim != 2 or grey.dtype != np.uint8 or grey.size == 0:
+        return None
+    h, w = of_shape if of_shape is not None and min(of_shape) > 0 else grey.shape
+    scale = min(1.0, side / max(h, w))  # never enlarged
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    if size == (grey.shape[1], grey.shape[0]):
+        return np.array(grey, order="C", copy=True)
+    return np.ascontiguousarray(cv2.resize(grey, size, interpolation=cv2.INTER_AREA))

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from viewer.core.display import render_default
+from viewer.core.display import render_default, thumbnail_u8
 from viewer.core.errors import StudyError
 from viewer.core.io.collection import Entry
 from viewer.core.io.load import load_for_model, load_study
@@ -41,8 +41,8 @@ from viewer.core.study import Study, StudyMetadata
 # 550 MB); a second decode thread only competed with the model for the cores.
 TRIAGE_BATCH = 8
 
-# The shorter side the reduced decode for the model keeps (load_for_model): 4 model inputs. Measured with the shipped model on
-# real radiographs written as JPEG: 2000 -> 1000 and 1841 -> 921 px moved the probability by <= 0.0014
+# The shorter side the reduced decode for the model keeps (load_for_model): 4 model inputs. Measured with
+# the shipped model on real radiographs written as JPEG: 2000 -> 1000 and 1841 -> 921 px moved the probability by <= 0.0014
 # (q95; <= 0.004 at q75), while 1024 -> 512 px moved it by up to 0.021 (the 224 px area-average input
 # still sees the scaled IDCT's different filter). The Canon JPEG 2000 chest at its 1064 x 1000 level:
 # 0.0074 (a wavelet low-pass; the viewer's own preview, tests/core/test_io_preview.py).
@@ -55,9 +55,12 @@ class TriageRow:
     meta: StudyMetadata | None = None  # None when the file could not be read
     result: AiResult | None = None  # None when the file could not be read
     error: StudyError | None = None
+    thumbnail: np.ndarray | None = None  # grey uint8, when triage(thumbnail_side=N) asked for one
 
 
-def _decode(entry: Entry, frame: int, full_resolution: bool) -> tuple[Study, np.ndarray] | StudyError:
+def _decode(
+    entry: Entry, frame: int, full_resolution: bool, thumbnail_side: int
+) -> tuple[Study, np.ndarray, np.ndarray | None] | StudyError:
     try:
         study = (
             load_study(entry.path)
@@ -71,7 +74,8 @@ def _decode(entry: Entry, frame: int, full_resolution: bool) -> tuple[Study, np.
         return exc
     except MemoryError:
         return StudyError("There is not enough memory to render this image.", entry.path)
-    return Study(study.path, (), study.meta), grey  # pixels dropped: only the rendering is kept
+    thumb = thumbnail_u8(grey, thumbnail_side) if thumbnail_side > 0 else None
+    return Study(study.path, (), study.meta), grey, thumb  # pixels dropped: only the rendering is kept
 
 
 def triage(
@@ -84,11 +88,14 @@ def triage(
     decode_threads: int = 1,
     cancel: Callable[[], bool] | None = None,
     full_resolution: bool = False,
+    thumbnail_side: int = 0,
 ) -> Iterator[TriageRow]:
     """One :class:`TriageRow` per entry, in order. ``cancel()`` true stops before the next batch.
 
     ``full_resolution``: decode every image with ``load_study`` (as the viewer does) instead of
     :func:`~viewer.core.io.load.load_for_model` (reduced decode where the model cannot tell).
+    ``thumbnail_side`` > 0: each row also carries a thumbnail of the model's input rendering, at most that
+    many px on its longest side (made in the decode thread; a worklist shows it).
     """
     batch_size = max(1, int(batch_size))
     ahead = max(batch_size, prefetch if prefetch is not None else 2 * batch_size)
@@ -101,14 +108,14 @@ def triage(
                 entry = next(todo, None)
                 if entry is None:
                     return
-                waiting.append((entry, pool.submit(_decode, entry, frame, full_resolution)))
+                waiting.append((entry, pool.submit(_decode, entry, frame, full_resolution, thumbnail_side)))
 
         try:
             fill()
             while waiting:
                 if cancel is not None and cancel():
                     return
-                decoded: list[tuple[Entry, tuple[Study, np.ndarray] | StudyError]] = []
+                decoded: list[tuple[Entry, tuple[Study, np.ndarray, np.ndarray | None] | StudyError]] = []
                 n_images = 0
                 while waiting and n_images < batch_size:
                     entry, future = waiting.popleft()
@@ -124,11 +131,12 @@ def triage(
                     if isinstance(out, StudyError):
                         yield TriageRow(entry, error=out)
                         continue
-                    study, grey = out
+                    study, grey, thumb = out
                     prediction = next(predictions)
                     if prediction.heatmap.size:  # a model (wrapper) that ignores heatmaps=False
                         prediction = dataclasses.replace(prediction, heatmap=NO_HEATMAP)
-                    yield TriageRow(entry, study.meta, result_for(model, study, prediction, grey, frame))
+                    result = result_for(model, study, prediction, grey, frame)
+                    yield TriageRow(entry, study.meta, result, thumbnail=thumb)
         finally:
             for _, future in waiting:
                 future.cancel()

@@ -12,8 +12,8 @@
   takes the results in batches (every :data:`FLUSH_MS` ms: one ``dataChanged`` a run of rows, one progress
   update), so that sorting, filtering and painting 1,000 rows do not stall it.
 - **Thumbnails** (:data:`~viewer.gui.widgets.worklist.THUMB_SIDE` px grey) are a by-product of the work done
-  anyway: the batch triage's rendering of each image (the model input, shrunk in the worker by
-  :func:`triage_job`) and an opened study's own thumbnail. No file is decoded only for its thumbnail: for a
+  anyway: the batch triage's rendering of each image (the model input, shrunk in its decode thread:
+  ``triage(thumbnail_side=...)``) and an opened study's own thumbnail. No file is decoded only for its thumbnail: for a
   DICOM that could cost as much as its analysis. Rows never decoded show none.
 - **Flags** are remembered in the settings by study identity (``Entry.key``: SOP Instance UID or SHA-256),
   so reopening the same folder, CD or ZIP shows them again.
@@ -33,7 +33,6 @@ import os
 import sys
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,7 +51,7 @@ from viewer.gui.export import confirm_overwrite
 from viewer.gui.session import StudyEntry, StudySession
 from viewer.gui.settings import Settings
 from viewer.gui.widgets.notifications import NotificationBar
-from viewer.gui.widgets.worklist import Flag, parse_flag, thumbnail_image, thumbnail_u8
+from viewer.gui.widgets.worklist import THUMB_SIDE, Flag, parse_flag, thumbnail_image, thumbnail_u8
 from viewer.gui.widgets.worklist_panel import ExportWorklistDialog, WorklistPanel
 from viewer.gui.workers import Failure, TaskRunner
 
@@ -111,45 +110,6 @@ def collect_job(paths: list[str], progress: Callable[[int, int, str], None], can
     return found, headers
 
 
-def _signature(prediction) -> tuple[str, ...]:
-    """What identifies one prediction (its numbers; NaN equal to NaN), to pair a rendering with its row."""
-    return tuple(
-        float(getattr(prediction, name, float("nan"))).hex() for name in ("probability", "logit", "ood_score")
-    )
-
-
-class _ThumbnailTap:
-    """The model as :func:`~viewer.core.model.triage.triage` sees it: every call delegated, and a thumbnail
-    kept of each rendering ``predict_batch`` is given (the model input: frame 0 at its default window),
-    with the signature of its prediction. :meth:`take` pairs a row with its thumbnail by that signature, in
-    order; should the triage ever call the model otherwise, rows get no thumbnail, never another's."""
-
-    def __init__(self, model):
-        self._model = model
-        self._queue: deque[tuple[tuple[str, ...], np.ndarray | None]] = deque()
-
-    def predict_batch(self, images, *args, **kwargs):
-        predictions = self._model.predict_batch(images, *args, **kwargs)
-        if len(predictions) == len(images):
-            self._queue.extend(
-                (_signature(p), thumbnail_u8(img)) for p, img in zip(predictions, images, strict=True)
-            )
-        return predictions
-
-    def take(self, row: TriageRow) -> np.ndarray | None:
-        if row.result is None:
-            return None
-        wanted = _signature(row.result.prediction)
-        while self._queue:
-            signature, thumb = self._queue.popleft()
-            if signature == wanted:
-                return thumb
-        return None
-
-    def __getattr__(self, name):
-        return getattr(self._model, name)
-
-
 def _background_priority() -> None:
     """Lower the calling worker thread's CPU priority (Linux: its nice value, per thread), so that the GUI
     thread runs first whenever both want a core; the threads it starts inherit it (the triage's decode
@@ -174,10 +134,10 @@ def triage_job(
     from viewer.core.model.triage import triage  # noqa: PLC0415 - ONNX Runtime: loaded with the model
 
     _background_priority()
-    tap = _ThumbnailTap(model)
     n = 0
-    for index, row in zip(indices, triage(tap, entries, cancel=cancel), strict=False):
-        emit(index, row, thumbnail_image(tap.take(row)))
+    rows = triage(model, entries, cancel=cancel, thumbnail_side=THUMB_SIDE)
+    for index, row in zip(indices, rows, strict=False):
+        emit(index, dataclasses.replace(row, thumbnail=None), thumbnail_image(row.thumbnail))
         n += 1
     return n
 

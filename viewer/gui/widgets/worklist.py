@@ -22,10 +22,10 @@ from dataclasses import dataclass, replace
 from enum import Enum
 from typing import TYPE_CHECKING
 
-import cv2
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from viewer.core import display
 from viewer.core.io.collection import Entry
 from viewer.core.model.result import format_probability
 from viewer.core.scope import AiState
@@ -59,18 +59,8 @@ def parse_flag(value) -> Flag:
 
 
 def thumbnail_u8(grey, side: int = THUMB_SIDE, of_shape: tuple[int, int] | None = None) -> np.ndarray | None:
-    """A grey uint8 image shrunk to ``side`` px on its longest side (area average), C-contiguous and
-    owning its memory; None for anything that is not a non-empty 2-D uint8 array. ``of_shape``: the (rows,
-    columns) of the image ``grey`` is itself a shrunk copy of (the thumbnail then has the size it would
-    have had from that image)."""
-    if not isinstance(grey, np.ndarray) or grey.ndim != 2 or grey.dtype != np.uint8 or grey.size == 0:
-        return None
-    h, w = of_shape if of_shape is not None and min(of_shape) > 0 else grey.shape
-    scale = min(1.0, side / max(h, w))  # never enlarged
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    if size == (grey.shape[1], grey.shape[0]):
-        return np.array(grey, order="C", copy=True)
-    return np.ascontiguousarray(cv2.resize(grey, size, interpolation=cv2.INTER_AREA))
+    """:func:`viewer.core.display.thumbnail_u8` at the worklist's size."""
+    return display.thumbnail_u8(grey, side, of_shape)
 
 
 def thumbnail_image(u8: np.ndarray | None) -> QtGui.QImage | None:
