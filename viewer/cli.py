@@ -54,6 +54,13 @@ class CliError(Exception):
     """A user-facing error of the command line itself (bad option value, existing output...)."""
 
 
+def _add_model_options(p: argparse.ArgumentParser) -> None:
+    """--model, --force-cpu and --frame: the same for every command that runs the AI."""
+    p.add_argument("--model", default=None, help="another model file (.onnx) instead of the shipped one")
+    p.add_argument("--force-cpu", action="store_true", help="run on the CPU even if a GPU is available")
+    p.add_argument("--frame", type=int, default=0, metavar="N", help="frame of multi-frame files (default 0)")
+
+
 def build_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]:
     parser = argparse.ArgumentParser(
         prog=PROG, description=f"{APP_NAME} chest X-ray viewer, command line tools. {RESEARCH_USE}"
@@ -90,11 +97,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]
         help="DICOM, PNG, JPEG or TIFF files, folders, DICOMDIRs, ZIP archives",
     )
     pred.add_argument("--json", action="store_true", help="one JSON object per line")
-    pred.add_argument("--model", default=None, help="another model file (.onnx) instead of the shipped one")
-    pred.add_argument("--force-cpu", action="store_true", help="run on the CPU even if a GPU is available")
-    pred.add_argument(
-        "--frame", type=int, default=0, metavar="N", help="frame of multi-frame files (default 0)"
-    )
+    _add_model_options(pred)
     pred.add_argument(
         "--csv",
         default=None,
@@ -137,11 +140,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]
         help="copy the patient and study identifiers (default: de-identified, new UIDs)",
     )
     rep.add_argument("--force", action="store_true", help="replace report files that exist")
-    rep.add_argument("--model", default=None, help="another model file (.onnx) instead of the shipped one")
-    rep.add_argument("--force-cpu", action="store_true", help="run on the CPU even if a GPU is available")
-    rep.add_argument(
-        "--frame", type=int, default=0, metavar="N", help="frame of multi-frame files (default 0)"
-    )
+    _add_model_options(rep)
     rep.set_defaults(func=cmd_report)
     return parser, sub
 
