@@ -14,12 +14,18 @@ def add_note_and_buttons(dialog: QtWidgets.QDialog, layout: QtWidgets.QBoxLayout
     label.setWordWrap(True)
     label.setStyleSheet("color: #9aa0a8; font-size: 11px;")
     layout.addWidget(label)
+    add_ok_cancel(dialog, layout)
+
+
+def add_ok_cancel(dialog: QtWidgets.QDialog, layout: QtWidgets.QBoxLayout) -> QtWidgets.QDialogButtonBox:
+    """Append an OK / Cancel box wired to ``dialog``'s accept / reject."""
     buttons = QtWidgets.QDialogButtonBox(
         QtWidgets.QDialogButtonBox.StandardButton.Ok | QtWidgets.QDialogButtonBox.StandardButton.Cancel
     )
     buttons.accepted.connect(dialog.accept)
     buttons.rejected.connect(dialog.reject)
     layout.addWidget(buttons)
+    return buttons
 
 
 class PatientDataDialog(QtWidgets.QDialog):
@@ -35,4 +41,4 @@ class PatientDataDialog(QtWidgets.QDialog):
         add_note_and_buttons(self, lay, note)
 
 
-__all__ = ["PatientDataDialog", "add_note_and_buttons"]
+__all__ = ["PatientDataDialog", "add_note_and_buttons", "add_ok_cancel"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from PySide6 import QtCore, QtWidgets
 
 from viewer.core.study import WindowPreset
+from viewer.gui.dialogs import add_ok_cancel
 
 SLOTS = range(1, 10)
 COLUMNS = ("Name", "Centre (level)", "Width")
@@ -47,12 +48,7 @@ class UserPresetsDialog(QtWidgets.QDialog):
         row.addWidget(self.clear_button)
         row.addStretch(1)
         lay.addLayout(row)
-        buttons = QtWidgets.QDialogButtonBox(
-            QtWidgets.QDialogButtonBox.StandardButton.Ok | QtWidgets.QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        lay.addWidget(buttons)
+        add_ok_cancel(self, lay)
         self.resize(460, 360)
         if slot is not None:
             self.use_current(slot)
