@@ -1,10 +1,17 @@
 """GUI benchmark: open -> image on screen -> heatmap on screen, opacity-slider step, memory.
 
-    python benchmarks/bench_gui.py [--shared PATH] [--model FILE]
+    python benchmarks/bench_gui.py [--shared PATH] [--model FILE] [--repeat N] [--no-reveal] [--open-only]
+                                   [--only NAME-PART]
 
-Prints numbers, asserts nothing. Uses the shipped model (assets/models) when present, else the tiny
-test model (built with ``onnx`` from tests/fixtures_models.py) and says so. Runs on the offscreen Qt
-platform unless DISPLAY is set (then the real window system, e.g. Xvfb).
+Prints numbers, asserts nothing. Every chest file of shared/data/dicom/chest is opened ``--repeat`` times
+(round robin), each time closed again; per file: the time from ``open_paths`` until the image and until the
+heatmap are painted (p50 and max over the repeats), then p50 and max over all opens. A withheld result has
+no heatmap until "Show anyway": the benchmark presses it as soon as the result is in (``--no-reveal``: it
+does not, and those files have no heatmap time).
+
+Uses the shipped model (assets/models) when present, else the tiny test model (built with ``onnx`` from
+tests/fixtures_models.py) and says so. Runs on the offscreen Qt platform unless DISPLAY is set (then the
+real window system, e.g. Xvfb).
 """
 
 from __future__ import annotations
@@ -104,13 +111,108 @@ def pct(values, q):
     return float(np.percentile(np.asarray(values), q))
 
 
+def open_once(app, win, path: Path, reveal: bool = True) -> dict:
+    """Open one file, wait until its image and heatmap were painted (and its full decode, if any), close it.
+    Times in ms from ``open_paths``; NaN when there was none."""
+    from PySide6 import QtCore
+
+    marks: dict[str, float] = {}
+    t0 = time.perf_counter()
+
+    def shown(eid):
+        win.view.viewport().repaint()  # synchronous paint: the pixels are on screen now
+        marks.setdefault("image", time.perf_counter())
+
+    def painted():
+        # after the event that put the map in the layer (the controller shows the layer after it)
+        if "heatmap" not in marks:
+            marks["heatmap_visible"] = win.view.heatmap.isVisible()
+            win.view.viewport().repaint()
+            marks["heatmap"] = time.perf_counter()
+
+    def heat(eid):
+        QtCore.QTimer.singleShot(0, painted)
+
+    def analysed(task, value):  # in the worker thread, as the analysis reports back
+        study = task.args[1] if task.args and len(task.args) > 1 else None
+        if getattr(value, "prediction", None) is not None and getattr(study, "path", None) == str(path):
+            marks.setdefault("result", time.perf_counter())
+
+    def updated(e):
+        # "Show anyway" as soon as a withheld result is in (what a reader does to see its heatmap)
+        if reveal and e.path == str(path) and e.result is not None and e.result.withheld and not e.revealed:
+            QtCore.QTimer.singleShot(0, lambda: win.session.set_revealed(e, True))
+
+    win.study_shown.connect(shown)
+    win.heatmap_shown.connect(heat)
+    win.session.entry_updated.connect(updated)
+    win.runner._signals.result.connect(analysed, QtCore.Qt.ConnectionType.DirectConnection)
+    (eid,) = win.open_paths([str(path)])
+    wait(
+        app,
+        lambda: (
+            "heatmap" in marks
+            or win.entries[eid].state == "failed"
+            or win.entries[eid].ai_state == "failed"
+            or (win.entries[eid].ai_state == "done" and not win.entries[eid].score_shown and not reveal)
+        ),
+    )
+    # the full decode of a preview: waited for, so that it does not slow down the next file
+    wait(app, lambda: win.entries[eid].state == "failed" or not win.entries[eid].full_pending)
+    if win.entries[eid].state != "failed" and "full" not in marks:
+        marks["full"] = time.perf_counter()
+    win.study_shown.disconnect(shown)
+    win.heatmap_shown.disconnect(heat)
+    win.session.entry_updated.disconnect(updated)
+    win.runner._signals.result.disconnect(analysed)
+    e = win.entries[eid]
+    keys = ("image", "heatmap", "full", "result")
+    row = {k: (marks[k] - t0) * 1000 if k in marks else float("nan") for k in keys}
+    row["gui"] = row["heatmap"] - row["result"]  # the analysis done (worker) -> heatmap painted
+    row["load"] = e.load_ms
+    row["inference"] = e.result.prediction.elapsed_ms if e.result is not None else float("nan")
+    row["withheld"] = e.result is not None and e.result.withheld
+    row["painted"] = marks.get("heatmap_visible", True)
+    win.close_entry(eid)
+    for _ in range(3):
+        app.processEvents()
+    return row
+
+
+def _row_text(name: str, r: dict) -> str:
+    hm = (
+        f"{r['heatmap']:8.0f}{'*' if r['withheld'] else ' '}" if r["heatmap"] == r["heatmap"] else "      n/a"
+    )
+    if not r["painted"]:
+        hm += " (layer hidden!)"
+    return (
+        f"{name[:28]:28s} {r['image']:8.0f} {hm} {r['load']:15.0f} {r['inference']:11.0f} {r['full']:17.0f}"
+        f" {r['gui']:16.0f}"
+    )
+
+
+def _p50_max(values) -> str:
+    v = [x for x in values if x == x]
+    if not v:
+        return "     n/a"
+    return f"{statistics.median(v):5.0f} / {max(v):5.0f}"
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--shared", default=os.environ.get("PNEUMOSCOPE_SHARED", str(ROOT.parent / "shared")))
     ap.add_argument("--model", default=None)
     ap.add_argument("--steps", type=int, default=100)
+    ap.add_argument("--repeat", type=int, default=1, help="open every chest file this many times")
+    ap.add_argument("--no-reveal", action="store_true", help='do not press "Show anyway" on withheld results')
+    ap.add_argument("--open-only", action="store_true", help="only the open -> on screen timings")
+    ap.add_argument("--only", default="", help="only the chest files whose name contains this")
     args = ap.parse_args()
-    chest = sorted((Path(args.shared) / "data" / "dicom" / "chest").glob("*.dcm"))
+    chest = sorted(
+        p for p in (Path(args.shared) / "data" / "dicom" / "chest").glob("*.dcm") if args.only in p.name
+    )
+    if not chest:
+        print(f"no chest files in {Path(args.shared) / 'data' / 'dicom' / 'chest'} (--shared PATH)")
 
     from PySide6 import QtCore
 
@@ -129,56 +231,44 @@ def main() -> int:
         print(f"model failed to load: {win.model_error}")
         return 1
     print(
-        f"model {win.model.info.name} {win.model.info.version} on {win.model.provider}; RSS with empty window "
-        f"{rss_mb():.0f} MB (process start {rss0:.0f} MB)"
+        f"model {win.model.info.name} {win.model.info.version} on {win.model.provider}; "
+        f"RSS with empty window {rss_mb():.0f} MB (process start {rss0:.0f} MB)"
     )
 
     # -- open -> image on screen -> heatmap on screen, one study at a time ----------------------------
     print(
         "\nopen -> on screen (ms)          image   heatmap   decode+render   inference   full resolution"
+        "   result->heatmap"
         "\n  (a JPEG 2000 chest is shown and analysed from a reduced level first; 'full resolution': when"
-        " the full decode replaced it)"
+        " the full decode replaced it;\n  'heatmap': painted; * = withheld, after pressing \"Show anyway\";"
+        " 'result->heatmap': from the end of the analysis (worker) to the heatmap painted)"
     )
-    for path in chest:
-        marks = {}
-        t0 = time.perf_counter()
-
-        def shown(eid, marks=marks):
-            win.view.viewport().repaint()  # synchronous paint: the pixels are on screen now
-            marks.setdefault("image", time.perf_counter())
-
-        def heat(eid, marks=marks):
-            win.view.viewport().repaint()
-            marks.setdefault("heatmap", time.perf_counter())
-
-        win.study_shown.connect(shown)
-        win.heatmap_shown.connect(heat)
-        (eid,) = win.open_paths([str(path)])
-        wait(
-            app,
-            lambda marks=marks, eid=eid: (
-                "heatmap" in marks
-                or win.entries[eid].state == "failed"
-                or win.entries[eid].ai_state == "failed"
-                or (win.entries[eid].ai_state == "done" and not win.entries[eid].score_shown)  # withheld
-            ),
+    rows: dict[str, list[dict]] = {p.name: [] for p in chest}
+    for round_ in range(max(1, args.repeat)):
+        for path in chest:
+            row = open_once(app, win, path, reveal=not args.no_reveal)
+            rows[path.name].append(row)
+            if args.repeat > 1:
+                print(f"  round {round_ + 1}: {_row_text(path.name, row)}")
+            else:
+                print(f"  {_row_text(path.name, row)}")
+    if args.repeat > 1:
+        print(
+            f"\nper file, {args.repeat} opens each:      image p50 / max     heatmap p50 / max"
+            "     result->heatmap p50 / max"
         )
-        # the full decode of a preview: waited for, so that it does not slow down the next file
-        wait(app, lambda eid=eid: win.entries[eid].state == "failed" or not win.entries[eid].full_pending)
-        if win.entries[eid].state != "failed" and "full" not in marks:
-            marks["full"] = time.perf_counter()
-        win.study_shown.disconnect(shown)
-        win.heatmap_shown.disconnect(heat)
-        e = win.entries[eid]
-        inf = f"{e.result.prediction.elapsed_ms:9.0f}" if e.result is not None else "      n/a"
-        img_ms = (marks.get("image", float("nan")) - t0) * 1000
-        hm_ms = (marks.get("heatmap", float("nan")) - t0) * 1000
-        hm = (
-            f"{hm_ms:9.0f}" if "heatmap" in marks else ("  withheld" if e.result is not None else "      n/a")
-        )
-        full_ms = (marks["full"] - t0) * 1000 if "full" in marks else float("nan")
-        print(f"  {path.name[:28]:28s} {img_ms:8.0f} {hm} {e.load_ms:15.0f} {inf} {full_ms:17.0f}")
-        win.close_entry(eid)
+        for name, rs in rows.items():
+            image, heatmap = _p50_max([r["image"] for r in rs]), _p50_max([r["heatmap"] for r in rs])
+            print(f"  {name[:28]:28s} {image}   {heatmap}        {_p50_max([r['gui'] for r in rs])}")
+    every = [r for rs in rows.values() for r in rs]
+    print(
+        f"\nall opens ({len(every)}): image p50 / max {_p50_max([r['image'] for r in every])} ms;   "
+        f"heatmap p50 / max {_p50_max([r['heatmap'] for r in every])} ms;   "
+        f"result->heatmap p50 / max {_p50_max([r['gui'] for r in every])} ms"
+    )
+    if args.open_only:
+        win.close()
+        return 0
 
     # -- opacity slider on a 2000 x 2000 image -----------------------------------------------------------
     sys.path.insert(0, str(ROOT / "tests" / "gui"))  # gui_support moved to tests/gui

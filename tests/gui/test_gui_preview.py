@@ -30,6 +30,16 @@ def test_preview_first_then_full_resolution_in_place(qtbot, isolated, tiny_model
         seen["ruler"] = e.layer.add_ruler((100.0, 200.0), (600.0, 200.0))
 
     win.study_loaded.connect(first_pixels)
+    maps = []  # the maps the heatmap layer was given
+    layer = win.view.heatmap
+    real_set_map = layer.set_map
+
+    def spy(raw, *args, **kwargs):
+        if raw is not None:
+            maps.append(raw)
+        return real_set_map(raw, *args, **kwargs)
+
+    layer.set_map = spy
     (eid,) = win.open_paths([str(dicom_dir / CANON)])
     wait_settled(qtbot, win, [eid])
     e = win.entries[eid]
@@ -44,3 +54,8 @@ def test_preview_first_then_full_resolution_in_place(qtbot, isolated, tiny_model
     assert e.layer.items == [seen["ruler"]]  # the annotation is still there, same coordinates
     assert win.view.heatmap.norm is None or win.view.heatmap.norm.shape == full_shape
     assert e.result is not None  # the preview's analysis is kept (no second run)
+    if e.score_shown:  # ... and its heatmap was put in the layer once, not again for the full resolution
+        assert len(maps) == 1 and maps[0] is e.result.prediction.heatmap
+        assert max(layer.display_norm.shape) <= 512  # the map shown is small, whatever the frame
+    else:
+        assert maps == []

@@ -284,3 +284,31 @@ def test_stress_open_and_close_studies_while_predictions_run(qtbot, tiny_model_p
     qtbot.waitUntil(lambda: win.runner.pending == 0, timeout=10_000)
     gc.collect()
     assert time.monotonic() - started < 60
+
+
+def test_a_refit_pending_when_the_view_is_closed_or_deleted_does_nothing(qtbot):
+    """A resize or a corner-text change queues a refit (QTimer.singleShot 0). It used to be queued without a
+    context object, so it ran even after the view was deleted, and after pyqtgraph's ``close()`` (which
+    deletes the scene's items, the ViewBox among them, but not the view) it raised "Internal C++ object
+    (_ReadingViewBox) already deleted" from the event loop (the crash dialog, in the app). Now the view is
+    the timer's context and a closed view does not refit; pytest-qt fails the test on any exception raised
+    in the event loop."""
+    import numpy as np
+    from PySide6 import QtCore
+
+    from viewer.gui.widgets.image_view import ImageView
+
+    for ending in ("close", "delete"):
+        view = ImageView()
+        view.resize(400, 300)
+        view.show()
+        qtbot.waitExposed(view)
+        view.set_image(np.zeros((100, 120), np.uint8), reset_view=True)
+        view.resize(420, 310)  # fit mode: a refit is now queued
+        if ending == "close":
+            view.close()
+        else:
+            view.deleteLater()
+            QtCore.QCoreApplication.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete)
+        qtbot.wait(20)  # the queued refit would run here
+        del view

@@ -75,9 +75,11 @@ def load_job(path: str) -> Loaded:
 
 def _rendered(study: Study, t0: float, small: tuple[Study, np.ndarray] | None = None) -> Loaded:
     u8 = display.render_default(study, 0)
+    # the thumbnail from the smaller rendering when there is one (a preview's: 4x fewer pixels to average)
+    src = small[1] if small is not None else u8
     h, w = u8.shape
     s = THUMB_SIDE / max(h, w)
-    thumb = cv2.resize(u8, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
+    thumb = cv2.resize(src, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
     return Loaded(study, u8, thumb, (time.perf_counter() - t0) * 1000.0, small is not None, small)
 
 

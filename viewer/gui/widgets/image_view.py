@@ -239,17 +239,19 @@ class ImageView(pg.GraphicsView):
         self.corners.setGeometry(self.rect())
         self._corner_refits = 0
         if self._fit_mode:
-            QtCore.QTimer.singleShot(0, self._refit_if_needed)
+            # with the view as context: dropped if the view is deleted first
+            QtCore.QTimer.singleShot(0, self, self._refit_if_needed)
 
     def _refit_if_needed(self):
-        if self._fit_mode:
+        # pyqtgraph's close() deletes the scene's items (the ViewBox) but not the view: nothing to fit then
+        if self._fit_mode and not getattr(self, "closed", False):
             self.fit()
 
     def _corner_blocks_changed(self) -> None:
         # the zoom shown in a corner changes with the fit: refit at most twice per image or resize
         if self._fit_mode and self.image_shape() is not None and self._corner_refits < 2:
             self._corner_refits += 1
-            QtCore.QTimer.singleShot(0, self._refit_if_needed)
+            QtCore.QTimer.singleShot(0, self, self._refit_if_needed)
 
     # -- coordinates -----------------------------------------------------------------------------
     def scene_to_image(self, scene_pos: QtCore.QPointF) -> QtCore.QPointF:
