@@ -40,7 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     def settled() -> bool:
         if win.model_loading or win.runner.pending:
             return False
-        return all(win.entries[i].state != "loading" for i in ids if i in win.entries)
+        entries = [win.entries[i] for i in ids if i in win.entries]
+        # a JPEG 2000 study opens from its reduced level first: wait for the full decode that follows too
+        return all(e.state != "loading" and not (e.ready and e.full_pending) for e in entries)
 
     while not settled():
         if time.monotonic() > deadline:

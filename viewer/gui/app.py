@@ -50,5 +50,5 @@ def run(paths: list[str] | None = None, force_cpu: bool = False, model_path: str
     window = MainWindow(model_path=model_path, force_cpu=force_cpu)
     window.show()
     if paths:
-        QtCore.QTimer.singleShot(0, lambda: window.open_any(list(paths)))  # folders, CDs, ZIPs: the worklist
+        QtCore.QTimer.singleShot(0, window, lambda: window.open_any(list(paths)))  # folders, CDs, ZIPs: the worklist
     return app.exec()

@@ -4,25 +4,22 @@
 first thing shown; :func:`open_job` starts from a JPEG 2000 file's reduced resolution level when it can),
 :func:`predict_job` runs the model on exactly that rendering and gates the result
 (:func:`viewer.core.model.result.analyse`: an ``AiResult`` with its state and reasons), :func:`load_model_job`
-loads the ONNX model. :func:`expand_paths` turns dropped files and folders into the files to open.
+loads the ONNX model.
 
 :mod:`viewer.core.io` (pydicom: a few hundred ms to import) is imported by the first load, in a worker,
-not with this module, so the window shows sooner; expanding a folder on the GUI thread needs only
-:mod:`viewer.core.io.sniff`. Python runs the import once, whichever thread asks first.
+not with this module, so the window shows sooner. Python runs the import once, whichever thread asks first.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from viewer.core import display
-from viewer.core.io.sniff import is_probably_study
 from viewer.core.study import Study
 
 if TYPE_CHECKING:
@@ -94,26 +91,3 @@ def load_model_job(path: str | None, force_cpu: bool) -> PneumoniaModel:
     from viewer.core.model.inference import PneumoniaModel  # noqa: PLC0415 - onnxruntime import is slow
 
     return PneumoniaModel.load(path, force_cpu=force_cpu)
-
-
-def expand_paths(paths, recursive: bool = True) -> list[str]:
-    """Files as given, folders expanded (recursively) to the files that look like studies, sorted."""
-    out: list[str] = []
-    for raw in paths:
-        p = Path(raw)
-        if p.is_dir():
-            it = p.rglob("*") if recursive else p.glob("*")
-            found = sorted(
-                str(f) for f in it if f.is_file() and not f.name.startswith(".") and is_probably_study(f)
-            )
-            out.extend(found)
-        else:
-            out.append(str(p))
-    seen: set[str] = set()
-    unique = []
-    for f in out:
-        key = str(Path(f).resolve())
-        if key not in seen:
-            seen.add(key)
-            unique.append(f)
-    return unique

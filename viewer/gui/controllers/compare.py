@@ -124,7 +124,7 @@ class CompareController(QtCore.QObject):
         self.pane.show()
         self.main_line.show()
         self.render(cur)
-        QtCore.QTimer.singleShot(0, self._after_layout)  # the views have their new sizes after layout
+        QtCore.QTimer.singleShot(0, self, self._after_layout)  # the views have their new sizes after layout
         self.changed.emit()
         return True
 
@@ -162,7 +162,7 @@ class CompareController(QtCore.QObject):
         self.pane.letters.set_letters({})
         self.pane.hide()
         self.main_line.hide()
-        QtCore.QTimer.singleShot(0, self._refit_main)
+        QtCore.QTimer.singleShot(0, self, self._refit_main)
         self.changed.emit()
 
     def set_sync(self, on: bool) -> None:

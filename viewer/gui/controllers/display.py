@@ -148,7 +148,7 @@ class DisplayController(QtCore.QObject):
         )
         if not self._wl_pending:  # coalesce mouse events
             self._wl_pending = True
-            QtCore.QTimer.singleShot(0, self._flush_window)
+            QtCore.QTimer.singleShot(0, self, self._flush_window)
 
     def _flush_window(self) -> None:
         self._wl_pending = False
