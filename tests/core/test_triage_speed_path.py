@@ -105,7 +105,10 @@ def test_load_for_model_is_load_study_for_every_other_file(tmp_path):
     }
     for name, data in cases.items():
         (tmp_path / name).write_bytes(data)
-        full, model_view = load_study(tmp_path / name), load_for_model(tmp_path / name, min_side=MODEL_DECODE_MIN_SIDE)
+        full, model_view = (
+            load_study(tmp_path / name),
+            load_for_model(tmp_path / name, min_side=MODEL_DECODE_MIN_SIDE),
+        )
         assert model_view.meta == full.meta, name
         assert np.array_equal(model_view.frames[0], full.frames[0]), name
 

@@ -50,5 +50,6 @@ def run(paths: list[str] | None = None, force_cpu: bool = False, model_path: str
     window = MainWindow(model_path=model_path, force_cpu=force_cpu)
     window.show()
     if paths:
-        QtCore.QTimer.singleShot(0, window, lambda: window.open_any(list(paths)))  # folders, CDs, ZIPs: the worklist
+        # folders, CDs and ZIPs go to the worklist, files open as studies
+        QtCore.QTimer.singleShot(0, window, lambda: window.open_any(list(paths)))
     return app.exec()
