@@ -171,6 +171,16 @@ def main() -> int:
     print(f"  its first study on screen at {t_shown:.2f} s, analysed at {t_first_study:.2f} s")
     print(f"  {meter.report('open')}")
 
+    # -- the background thumbnail pass that follows the opening (no analysis yet) ------------------------
+    meter.start("thumbnails")
+    run_until(lambda: wl.thumbnailing is None, args.timeout)
+    t_thumbs = time.perf_counter() - t0
+    with_thumb = sum(r.thumbnail is not None for r in wl.view.model.rows())
+    print(
+        f"\nthumbnail pass: {with_thumb} of {wl.view.model.rowCount()} rows at {t_thumbs:.2f} s after opening began"
+    )
+    print(f"  {meter.report('thumbnails')}")
+
     # -- Analyse all ---------------------------------------------------------------------------------
     marks: dict[str, float] = {}
     finished: list[int] = []

@@ -1,6 +1,5 @@
-"""The worklist's Thumbnail column (issue #13): a by-product of the batch triage's rendering (each row carries
-its own: tests/core/test_cli_predict_collections.py) and of a study opened from the worklist; rows never
-decoded have none."""
+"""The worklist's Thumbnail column (issue #13): filled in behind the table by a background pass, or by the batch
+triage's own rendering (each row carries its own: tests/core/test_cli_predict_collections.py)."""
 
 from __future__ import annotations
 
@@ -73,16 +72,30 @@ def test_batch_triage_gives_each_row_its_own_thumbnail(qtbot, exam, tiny_model_p
     assert all(r.thumbnail.sizeInBytes() <= THUMB_SIDE * (THUMB_SIDE + 3) for r in view.model.rows())
 
 
-def test_an_opened_study_shows_its_thumbnail_and_rows_never_decoded_have_none(qtbot, exam):
+def test_thumbnails_fill_in_behind_the_table_without_an_analysis(qtbot, exam):
+    """No model, no Analyse all: every readable row gets its own thumbnail in the background; a file that
+    cannot be read gets none (and the pass ends)."""
+    (exam / "broken.dcm").write_bytes(b"DICM" * 40)  # found by the walk, unreadable
     win = make_window(qtbot, load_model=False)
     _open(qtbot, win, exam)
     model = win.worklist.view.model
-    qtbot.waitUntil(lambda: model.row(0).thumbnail is not None, timeout=20_000)  # the first row was opened
-    assert [r.thumbnail is None for r in model.rows()] == [False, True, True, True, True]
-    win.actions_["worklist_next"].trigger()
-    qtbot.waitUntil(lambda: model.row(1).thumbnail is not None, timeout=20_000)
-    got = _array(model.index(1, COL_THUMBNAIL).data(DECORATION))
-    want = _expected(model.row(1).entry.path)
-    # the study list's 96 px thumbnail shrunk again: nearly the same pixels
-    assert got.shape == want.shape and np.abs(got.astype(int) - want.astype(int)).mean() < 8
-    assert [r.thumbnail is None for r in model.rows()][2:] == [True, True, True]
+    assert model.rowCount() == 6
+    qtbot.waitUntil(lambda: win.worklist.thumbnailing is None, timeout=30_000)
+    for r in model.rows():
+        if r.entry.path.name == "broken.dcm":
+            assert r.thumbnail is None
+            continue
+        assert r.thumbnail is not None, r.entry.path.name
+        got, want = _array(r.thumbnail), _expected(r.entry.path)
+        assert got.shape == want.shape and np.abs(got.astype(int) - want.astype(int)).max() <= 1, r.entry.path
+
+
+def test_analyse_all_takes_over_from_the_thumbnail_pass(qtbot, exam, tiny_model_path):
+    win = make_window(qtbot, tiny_model_path)
+    qtbot.waitUntil(lambda: win.model is not None, timeout=30_000)
+    _open(qtbot, win, exam)
+    win.actions_["analyse_all"].trigger()
+    assert win.worklist.thumbnailing is None  # stopped: the triage makes the thumbnails of the rows it scores
+    qtbot.waitUntil(lambda: win.worklist.analysing is None, timeout=60_000)
+    qtbot.waitUntil(lambda: win.worklist.thumbnailing is None, timeout=30_000)
+    assert all(r.thumbnail is not None for r in win.worklist.view.model.rows())

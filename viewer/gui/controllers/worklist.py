@@ -11,10 +11,12 @@
   worker; rows fill in as each batch is scored, with progress, rate and time left, and Cancel. The GUI thread
   takes the results in batches (every :data:`FLUSH_MS` ms: one ``dataChanged`` a run of rows, one progress
   update), so that sorting, filtering and painting 1,000 rows do not stall it.
-- **Thumbnails** (:data:`~viewer.gui.widgets.worklist.THUMB_SIDE` px grey) are a by-product of the work done
-  anyway: the batch triage's rendering of each image (the model input, shrunk in its decode thread:
-  ``triage(thumbnail_side=...)``) and an opened study's own thumbnail. No file is decoded only for its thumbnail: for a
-  DICOM that could cost as much as its analysis. Rows never decoded show none.
+- **Thumbnails** (:data:`~viewer.gui.widgets.worklist.THUMB_SIDE` px grey) fill in behind the table once it is
+  shown: :func:`thumbnail_job` decodes each file as small as it allows (a JPEG at 1/8 of its size, a JPEG 2000
+  at its smallest resolution level, anything else in full) in the background, a batch reaching the table every
+  :data:`FLUSH_MS` ms. Analyse all stops that pass and takes over (the triage's own rendering of each image,
+  shrunk in its decode thread: ``triage(thumbnail_side=...)``); rows it did not reach are done after it. A
+  study opened from the worklist gives its row its own thumbnail. A file that cannot be read has none.
 - **Flags** are remembered in the settings by study identity (``Entry.key``: SOP Instance UID or SHA-256),
   so reopening the same folder, CD or ZIP shows them again.
 - **Export worklist** writes :mod:`viewer.core.model.worklist_csv` (the CLI's columns) atomically, asking before
@@ -125,6 +127,32 @@ def _background_priority() -> None:
         log.debug("worklist: thread priority unchanged (%s)", exc)
 
 
+def thumbnail_job(
+    entries: list[Entry], indices: list[int], emit: Callable, cancel: Callable[[], bool]
+) -> int:
+    """Thumbnails of the rows ``indices`` (their ``entries``): ``emit(index, entry, QImage)`` per file that
+    could be read. Each is decoded as small as it allows (``load_for_model`` with a thumbnail-sized bound)
+    and rendered at its default window; nothing is kept but the thumbnail."""
+    from viewer.core.display import render_default  # noqa: PLC0415
+    from viewer.core.errors import StudyError  # noqa: PLC0415
+    from viewer.core.io.load import load_for_model  # noqa: PLC0415 - pydicom: in the worker
+
+    _background_priority()
+    n = 0
+    for index, entry in zip(indices, entries, strict=True):
+        if cancel():
+            break
+        try:
+            grey = render_default(load_for_model(entry.path, min_side=2 * THUMB_SIDE), 0)
+        except (StudyError, MemoryError):  # its analysis (or opening it) says what is wrong
+            continue
+        image = thumbnail_image(thumbnail_u8(grey))
+        if image is not None:
+            emit(index, entry, image)
+            n += 1
+    return n
+
+
 def triage_job(
     model, entries: list[Entry], indices: list[int], emit: Callable, cancel: Callable[[], bool]
 ) -> int:
@@ -157,11 +185,12 @@ class _Bridge(QtCore.QObject):
 
     progress = QtCore.Signal(object, int, int, str)  # run, done, total, text
     row = QtCore.Signal(object, int, object, object)  # run, worklist row index, TriageRow, thumbnail or None
+    thumbnail = QtCore.Signal(object, int, object, object)  # run, worklist row index, Entry, QImage
 
 
 @dataclass(eq=False)
 class _Run:
-    kind: str  # "open" or "triage"
+    kind: str  # "open", "triage" or "thumbnails"
     total: int = 0
     done: int = 0
     t0: float = field(default_factory=time.perf_counter)
@@ -200,6 +229,7 @@ class WorklistController(QtCore.QObject):
         self.collections: list[Collection] = []  # alive until the window closes (a ZIP's files live there)
         self.opening: _Run | None = None
         self.analysing: _Run | None = None
+        self.thumbnailing: _Run | None = None
         self._opened: list[
             int
         ] = []  # session entry ids opened from the worklist, least recently chosen first
@@ -207,10 +237,12 @@ class WorklistController(QtCore.QObject):
         queued = QtCore.Qt.ConnectionType.QueuedConnection
         self._bridge.progress.connect(self._on_progress, queued)
         self._bridge.row.connect(self._on_row, queued)
+        self._bridge.thumbnail.connect(self._on_thumbnail, queued)
         self._flush_timer = QtCore.QTimer(self)
         self._flush_timer.setSingleShot(True)
         self._flush_timer.setInterval(FLUSH_MS)
         self._flush_timer.timeout.connect(self._flush_rows)
+        self._flush_timer.timeout.connect(self._flush_thumbnails)
         self.view.activated.connect(self.open_entry)
         self.view.model.flag_changed.connect(self._remember_flag)
         panel.cancel_requested.connect(self.cancel_triage)
@@ -242,6 +274,7 @@ class WorklistController(QtCore.QObject):
             self._status("Still looking through the last folder: wait or cancel it first.", 4000)
             return
         self.cancel_triage()  # its rows would belong to the worklist about to be replaced
+        self._stop_thumbnails()
         run = _Run("open")
         self.opening = run
         # the dialog is made when it is needed: building and laying it out costs tens of ms of the GUI thread
@@ -309,6 +342,7 @@ class WorklistController(QtCore.QObject):
         self.dock.show()
         self.dock.raise_()
         self.opened.emit(n)
+        self._start_thumbnails()
         if entries:
             self.view.step(+1)  # the first row becomes the current study; the others decode when chosen
         elif not found.problems:
@@ -446,6 +480,7 @@ class WorklistController(QtCore.QObject):
                 "Every study of the worklist has a result." if rows else "The worklist is empty.", 3000
             )
             return
+        self._stop_thumbnails()  # the triage makes the thumbnails of the rows it scores
         run = _Run("triage", total=len(todo))
         self.analysing = run
         self.panel.show_progress(0, run.total, 0.0)
@@ -500,6 +535,7 @@ class WorklistController(QtCore.QObject):
         self.panel.finish_progress(text)
         self._status(text, 5000)
         self.triage_finished.emit(run.done)
+        self._start_thumbnails()  # rows a cancelled run did not reach
 
     def _triage_failed(self, run: _Run, failure: Failure) -> None:
         if self.analysing is run:
@@ -508,6 +544,57 @@ class WorklistController(QtCore.QObject):
         self.panel.finish_progress(f"Analysis stopped: {failure.message}")
         self.notifications.add(failure.title, failure.message)
         self.triage_finished.emit(run.done)
+        self._start_thumbnails()
+
+    # ------------------------------------------------------------------ thumbnails in the background
+    def _start_thumbnails(self) -> None:
+        """A background pass over the rows without a thumbnail (none while a triage or another pass runs)."""
+        if self.thumbnailing is not None or self.analysing is not None:
+            return
+        rows = self.view.model.rows()
+        todo = [i for i, r in enumerate(rows) if r.thumbnail is None]
+        if not todo:
+            return
+        run = _Run("thumbnails", total=len(todo))
+        self.thumbnailing = run
+        self.runner.submit(
+            thumbnail_job,
+            [rows[i].entry for i in todo],
+            todo,
+            lambda index, entry, image: self._bridge.thumbnail.emit(run, index, entry, image),
+            run.stop.is_set,
+            on_result=lambda n: self._thumbnails_done(run),
+            on_error=lambda failure: self._thumbnails_done(run),
+        )
+
+    def _stop_thumbnails(self) -> None:
+        run, self.thumbnailing = self.thumbnailing, None
+        if run is not None:
+            run.stop.set()
+            run.pending.clear()
+
+    @QtCore.Slot(object, int, object, object)
+    def _on_thumbnail(self, run: _Run, index: int, entry: Entry, image) -> None:
+        if run is not self.thumbnailing:  # stopped: the triage or a new worklist owns the rows now
+            return
+        run.pending.append((index, entry, image))
+        if not self._flush_timer.isActive():
+            self._flush_timer.start()
+
+    def _flush_thumbnails(self) -> None:
+        run = self.thumbnailing
+        if run is None or not run.pending:
+            return
+        model = self.view.model
+        n = model.rowCount()
+        items = [(i, img) for i, e, img in run.pending if i < n and model.row(i).entry is e]
+        run.pending.clear()
+        model.set_thumbnails(items)
+
+    def _thumbnails_done(self, run: _Run) -> None:
+        if self.thumbnailing is run:
+            self._flush_thumbnails()
+            self.thumbnailing = None
 
     # ------------------------------------------------------------------ export
     def export_dialog(self) -> None:
@@ -555,7 +642,7 @@ class WorklistController(QtCore.QObject):
 
     # ------------------------------------------------------------------ the window closes
     def shutdown(self, msecs: int = 5000) -> None:
-        for run in (self.opening, self.analysing):
+        for run in (self.opening, self.analysing, self.thumbnailing):
             if run is not None:
                 run.stop.set()
         self.runner.cancel_all()

@@ -281,9 +281,17 @@ class WorklistModel(QtGui.QStandardItemModel):
         self._changed(done)
 
     def set_thumbnail(self, index: int, thumb) -> None:
-        image = thumb if isinstance(thumb, QtGui.QImage) or thumb is None else thumbnail_image(thumb)
-        self._store(index, replace(self._rows[index], thumbnail=image))
-        self.dataChanged.emit(self.index(index, COL_THUMBNAIL), self.index(index, COL_THUMBNAIL))
+        self.set_thumbnails([(index, thumb)])
+
+    def set_thumbnails(self, items: Iterable[tuple[int, object]]) -> None:
+        """Rows' thumbnails (a grey uint8 array or a QImage each), one ``dataChanged`` for them all."""
+        done = []
+        for index, thumb in items:
+            image = thumb if isinstance(thumb, QtGui.QImage) or thumb is None else thumbnail_image(thumb)
+            self._store(index, replace(self._rows[index], thumbnail=image))
+            done.append(index)
+        if done:
+            self.dataChanged.emit(self.index(min(done), COL_THUMBNAIL), self.index(max(done), COL_THUMBNAIL))
 
     def row(self, index: int) -> WorklistRow:
         return self._rows[index]
