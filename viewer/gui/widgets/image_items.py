@@ -57,6 +57,19 @@ def area_resize(img: np.ndarray, width: int, height: int) -> np.ndarray:
     return cv2.resize(img, (width, height), interpolation=interp)
 
 
+def _show_argb(item, argb: np.ndarray) -> None:
+    """``item`` (one of the ImageItems below) paints ``argb`` (H, W) uint32 premultiplied ARGB from now on:
+    its ``qimage`` over a buffer it keeps alive, rendering done."""
+    item._buffer = np.ascontiguousarray(argb)
+    sh, sw = item._buffer.shape
+    item.qimage = QtGui.QImage(
+        item._buffer.data, sw, sh, sw * 4, QtGui.QImage.Format.Format_ARGB32_Premultiplied
+    )
+    item._renderRequired = False
+    item._unrenderable = False
+    item.render_count += 1
+
+
 class DisplayImageItem(pg.ImageItem):
     """uint8 (H, W) image; optional RGBA LUT; screen-resolution area downsampling; cached QImage."""
 
@@ -108,14 +121,7 @@ class DisplayImageItem(pg.ImageItem):
         else:
             small = img
         self._factor = factor
-        self._buffer = np.ascontiguousarray(self._lut32[small])
-        sh, sw = self._buffer.shape
-        self.qimage = QtGui.QImage(
-            self._buffer.data, sw, sh, sw * 4, QtGui.QImage.Format.Format_ARGB32_Premultiplied
-        )
-        self._renderRequired = False
-        self._unrenderable = False
-        self.render_count += 1
+        _show_argb(self, self._lut32[small])
 
     def _paint_exact(self, painter: QtGui.QPainter) -> bool:
         """Minified and axis-aligned (the usual reading view): blit a copy resized to the exact device
@@ -295,14 +301,7 @@ class HeatmapFillItem(DisplayImageItem):
         self._unrenderable = True
         if self.image is None or self.image.size == 0:
             return
-        self._buffer = np.ascontiguousarray(self._lut32[cv2.convertScaleAbs(self.image, alpha=1.0 / 256.0)])
-        sh, sw = self._buffer.shape
-        self.qimage = QtGui.QImage(
-            self._buffer.data, sw, sh, sw * 4, QtGui.QImage.Format.Format_ARGB32_Premultiplied
-        )
-        self._renderRequired = False
-        self._unrenderable = False
-        self.render_count += 1
+        _show_argb(self, self._lut32[cv2.convertScaleAbs(self.image, alpha=1.0 / 256.0)])
 
     def _paint_stretched(self, painter) -> None:
         """Fallback: the map's own pixels through the LUT, smoothly stretched by the painter."""
