@@ -316,3 +316,19 @@ def test_batch_triage_runs_at_a_lower_priority_than_the_gui_thread(qtbot, exam, 
         win.actions_["analyse_all"].trigger()
     assert seen and min(seen) >= max(gui_nice, worklist_mod.BACKGROUND_NICE)
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == gui_nice  # the GUI thread's is kept
+
+
+def test_the_worklist_dock_opens_tall_enough_for_several_rows_then_keeps_the_users_height(qtbot, exam):
+    from viewer.gui.controllers.worklist import DOCK_SHARE
+
+    win = make_window(qtbot, load_model=False, size=(1400, 1000))
+    dock = win.worklist.dock
+    _open(qtbot, win, [exam])
+    qtbot.waitUntil(lambda: dock.height() >= 0.9 * DOCK_SHARE * win.height(), timeout=5_000)
+    assert dock.height() > 3 * win.worklist.view.table.verticalHeader().defaultSectionSize()
+    win.resizeDocks([dock], [200], QtCore.Qt.Orientation.Vertical)  # the user makes it smaller
+    qtbot.waitUntil(lambda: dock.height() < 0.9 * DOCK_SHARE * win.height(), timeout=5_000)
+    small = dock.height()
+    _open(qtbot, win, [exam])  # opening again keeps the user's height
+    qtbot.wait(50)
+    assert abs(dock.height() - small) <= 2

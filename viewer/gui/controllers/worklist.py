@@ -64,6 +64,7 @@ log = logging.getLogger(__name__)
 MAX_OPEN = 12  # studies opened from the worklist that stay decoded
 FLUSH_MS = 100  # triage results reach the table at most this often (a batch of rows each time)
 OPEN_DIALOG_MS = 300  # a walk that lasts longer shows a progress dialog (a quicker one shows nothing)
+DOCK_SHARE = 0.42  # of the window's height: the worklist dock when it first opens (about 5 rows at 1000 px)
 BACKGROUND_NICE = 10  # the batch triage's threads: this much nicer than the GUI thread (Linux)
 OPEN_FILTER = "CD index or ZIP archive (DICOMDIR dicomdir *.zip *.ZIP);;All files (*)"
 _NO_HEATMAP = np.zeros((0, 0), np.float32)
@@ -230,6 +231,7 @@ class WorklistController(QtCore.QObject):
         self.opening: _Run | None = None
         self.analysing: _Run | None = None
         self.thumbnailing: _Run | None = None
+        self._dock_sized = False
         self._opened: list[
             int
         ] = []  # session entry ids opened from the worklist, least recently chosen first
@@ -339,8 +341,7 @@ class WorklistController(QtCore.QObject):
             summary += " (stopped early: opening was cancelled)"
         self.panel.set_summary(summary)
         self.panel.finish_progress("")
-        self.dock.show()
-        self.dock.raise_()
+        self._show_dock()
         self.opened.emit(n)
         self._start_thumbnails()
         if entries:
@@ -349,6 +350,18 @@ class WorklistController(QtCore.QObject):
             self.notifications.add(
                 "Nothing to open", f"No DICOM, PNG, JPEG or TIFF files were found in {names}."
             )
+
+    def _show_dock(self) -> None:
+        """The worklist dock, visible; the first time, tall enough for several rows (a third of the window or
+        more), later as the user left it."""
+        first = not self.dock.isVisible() and not self._dock_sized
+        self.dock.show()
+        self.dock.raise_()
+        window = self.dock.parentWidget()
+        if first and isinstance(window, QtWidgets.QMainWindow):
+            self._dock_sized = True
+            height = max(self.dock.height(), int(window.height() * DOCK_SHARE))
+            window.resizeDocks([self.dock], [height], QtCore.Qt.Orientation.Vertical)
 
     def _report_problems(self, found: Collection) -> None:
         """One notification for everything that was skipped (the app goes on)."""

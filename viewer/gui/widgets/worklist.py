@@ -436,7 +436,7 @@ class WorklistView(QtWidgets.QWidget):
         rows.setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.Fixed)
         rows.setDefaultSectionSize(THUMB_SIDE + 4)
         self.table.horizontalHeader().setStretchLastSection(True)
-        widths = (180, 90, 70, 60, 90, 90, 210, THUMB_SIDE + 12)  # every column but the last (File)
+        widths = (180, 90, 70, 60, 90, 90, 210, THUMB_SIDE + 28)  # every column but the last (File)
         for col, width in enumerate(widths):
             self.table.setColumnWidth(col, width)  # fixed: resizing to contents costs O(rows) per result
         top = QtWidgets.QHBoxLayout()
