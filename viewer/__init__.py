@@ -8,7 +8,8 @@ from viewer.config import app_version
 # Before anything imports ONNX Runtime: its telemetry off. Importing onnxruntime otherwise writes
 # ~/.cache/Microsoft/DeveloperTools/.onnxruntime/{deviceid,onnxruntime.db} and $TMPDIR/.ses (ORT reads the
 # variable when its environment is created; ``onnxruntime.disable_telemetry_events()`` comes too late, after
-# the import). An offline viewer leaves no traces outside its settings, log and export folders.
-os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+# the import; viewer.core.model.inference calls it too, for Windows' ETW events). An offline viewer leaves no
+# traces outside its settings, log and export folders, and no setting of the environment turns that off.
+os.environ["ORT_DISABLE_TELEMETRY"] = "1"
 
 __all__ = ["app_version"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -494,3 +496,18 @@ def test_shipped_model_honours_contract():
     assert m.info.architecture and m.info.calibrated
     pred = m.predict(np.full((256, 256), 128, np.uint8))
     assert 0.0 <= pred.probability <= 1.0 and pred.heatmap.shape == (256, 256)
+
+
+def test_onnx_runtime_telemetry_is_off_whatever_the_environment_says():
+    """ORT_DISABLE_TELEMETRY is forced to 1 before ONNX Runtime is imported (a user's 0 does not turn it back
+    on), and the events switch (Windows' ETW telemetry) is turned off when the inference module loads."""
+    code = (
+        "import os, onnxruntime as ort\n"
+        "calls = []\n"
+        "ort.disable_telemetry_events = lambda: calls.append('off')\n"
+        "import viewer.core.model.inference\n"
+        "print(os.environ['ORT_DISABLE_TELEMETRY'], calls)\n"
+    )
+    env = {**os.environ, "ORT_DISABLE_TELEMETRY": "0"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["1", "['off']"]

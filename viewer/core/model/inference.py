@@ -34,6 +34,11 @@ from viewer.core.model.contract import (
 from viewer.core.model.onnx_wire import read_contract
 from viewer.core.preprocess import resize_for_model, to_model_input
 
+# Telemetry off twice: ORT_DISABLE_TELEMETRY (set in viewer/__init__.py before this import) stops the files
+# and the POSIX collector; Windows builds also emit ETW telemetry events, which only this call turns off.
+if hasattr(ort, "disable_telemetry_events"):
+    ort.disable_telemetry_events()
+
 CPU = "CPUExecutionProvider"
 PROVIDER_PREFERENCE = (
     "CUDAExecutionProvider",
