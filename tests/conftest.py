@@ -39,3 +39,14 @@ def tiny_model_path(tmp_path_factory) -> Path:
     from fixtures_models import write_tiny_model
 
     return write_tiny_model(tmp_path_factory.mktemp("models") / "tiny.onnx")
+
+
+@pytest.fixture(scope="session")
+def shipped_model():
+    """The shipped model (assets/models) on the CPU. It is committed with the code: missing is a failure."""
+    from viewer.core.assets import default_model_path
+    from viewer.core.model.inference import PneumoniaModel
+
+    path = default_model_path()
+    assert path.exists(), f"the shipped model is missing: {path}"
+    return PneumoniaModel.load(path, force_cpu=True)

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from viewer.core import display
-from viewer.core.assets import default_model_path
 from viewer.core.io import load_study
 from viewer.core.io.dicom.preview import (
     DEFAULT_PREVIEW_SIDE,
@@ -73,16 +72,6 @@ def test_no_preview_for_a_missing_or_non_dicom_file(tmp_path):
     junk = tmp_path / "junk.dcm"
     junk.write_bytes(b"\0" * 128 + b"DICM" + b"junk" * 100)
     assert load_preview(junk) is None
-
-
-@pytest.fixture(scope="module")
-def shipped_model():
-    path = default_model_path()
-    if not path.exists():
-        pytest.skip(f"no shipped model at {path}")
-    from viewer.core.model.inference import PneumoniaModel
-
-    return PneumoniaModel.load(path, force_cpu=True)
 
 
 @pytest.mark.parametrize("name", J2K_CHESTS)

@@ -9,7 +9,6 @@ import cv2
 import numpy as np
 import pytest
 
-from viewer.core.assets import default_model_path
 from viewer.core.display import render_default
 from viewer.core.errors import StudyError
 from viewer.core.io import load_study
@@ -168,14 +167,6 @@ def test_the_cli_predicts_in_batches_of_the_triage_default():
 
 
 # --- the shipped model on real images -------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def shipped_model():
-    path = default_model_path()
-    if not path.exists():
-        pytest.skip(f"no shipped model at {path}")
-    return PneumoniaModel.load(path, force_cpu=True)
 
 
 def _assert_triage_agrees_with_the_panel(model, paths) -> int:
