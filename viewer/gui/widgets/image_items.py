@@ -70,6 +70,17 @@ def _show_argb(item, argb: np.ndarray) -> None:
     item.render_count += 1
 
 
+def _cache_exact(item, argb: np.ndarray, dpr: float, key) -> None:
+    """``item``'s device-size image for the paint: ``argb`` (H, W) premultiplied ARGB at ``dpr``, kept (with
+    its buffer) until ``key`` (size, zoom, crop) changes."""
+    item._exact_buffer = np.ascontiguousarray(argb)
+    h, w = item._exact_buffer.shape
+    img = QtGui.QImage(item._exact_buffer.data, w, h, w * 4, QtGui.QImage.Format.Format_ARGB32_Premultiplied)
+    img.setDevicePixelRatio(dpr)
+    item._exact, item._exact_key = img, key
+    item.render_count += 1
+
+
 class DisplayImageItem(pg.ImageItem):
     """uint8 (H, W) image; optional RGBA LUT; screen-resolution area downsampling; cached QImage."""
 
@@ -138,14 +149,7 @@ class DisplayImageItem(pg.ImageItem):
         tw, th = max(1, round(w * sx)), max(1, round(h * sy))
         key = (tw, th, dpr)
         if self._exact_key != key:
-            small = area_resize(self.image, tw, th)
-            self._exact_buffer = np.ascontiguousarray(self._lut32[small])
-            img = QtGui.QImage(
-                self._exact_buffer.data, tw, th, tw * 4, QtGui.QImage.Format.Format_ARGB32_Premultiplied
-            )
-            img.setDevicePixelRatio(dpr)
-            self._exact, self._exact_key = img, key
-            self.render_count += 1
+            _cache_exact(self, self._lut32[area_resize(self.image, tw, th)], dpr, key)
         origin = t.map(QtCore.QPointF(0, 0))
         painter.save()
         painter.resetTransform()
@@ -282,13 +286,7 @@ class HeatmapFillItem(DisplayImageItem):
                     borderMode=cv2.BORDER_REPLICATE,
                 )
             idx = cv2.convertScaleAbs(levels, alpha=1.0 / 256.0)  # the nearest index, as overlay.to_index
-            self._exact_buffer = np.ascontiguousarray(self._lut32[idx])
-            img = QtGui.QImage(
-                self._exact_buffer.data, cw, ch, cw * 4, QtGui.QImage.Format.Format_ARGB32_Premultiplied
-            )
-            img.setDevicePixelRatio(dpr)
-            self._exact, self._exact_key = img, key
-            self.render_count += 1
+            _cache_exact(self, self._lut32[idx], dpr, key)
         cx0, cy0 = crop[0], crop[1]
         painter.save()
         painter.resetTransform()
