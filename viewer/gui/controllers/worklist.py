@@ -198,7 +198,7 @@ class _Run:
     stop: threading.Event = field(default_factory=threading.Event)
     dialog: QtWidgets.QProgressDialog | None = None  # made only if the walk lasts (OPEN_DIALOG_MS)
     last: tuple[int, int, str] = (0, 0, "Looking for studies…")  # the walk's last progress report
-    pending: list = field(default_factory=list)  # (index, TriageRow, thumbnail): not in the table yet
+    pending: list = field(default_factory=list)  # (row index, Entry, payload): not in the table yet
 
 
 # ---------------------------------------------------------------------------------------- the controller
@@ -516,7 +516,7 @@ class WorklistController(QtCore.QObject):
     def _on_row(self, run: _Run, index: int, row: TriageRow, thumb) -> None:
         if run is not self.analysing:  # a cancelled run's last batch still shows; an old run's does not
             return
-        run.pending.append((index, row, thumb))
+        run.pending.append((index, row.entry, (row, thumb)))
         run.done += 1
         if run.done == 1:  # the first result shows at once, the next ones in batches
             self._flush_rows()
@@ -528,11 +528,7 @@ class WorklistController(QtCore.QObject):
         run = self.analysing
         if run is None or not run.pending:
             return
-        model = self.view.model
-        n = model.rowCount()
-        items = [(i, r, t) for i, r, t in run.pending if i < n and model.row(i).entry is r.entry]
-        run.pending.clear()
-        model.set_results(items)
+        self.view.model.set_results([(i, r, t) for i, (r, t) in self._take_pending(run)])
         self.panel.show_progress(run.done, run.total, time.perf_counter() - run.t0)
 
     def _triage_done(self, run: _Run) -> None:
@@ -598,11 +594,16 @@ class WorklistController(QtCore.QObject):
         run = self.thumbnailing
         if run is None or not run.pending:
             return
+        self.view.model.set_thumbnails(self._take_pending(run))
+
+    def _take_pending(self, run: _Run) -> list[tuple[int, object]]:
+        """``run``'s (row index, payload) received since the last flush whose row still holds the entry it
+        was made for (a new worklist may have replaced it); cleared."""
         model = self.view.model
         n = model.rowCount()
-        items = [(i, img) for i, e, img in run.pending if i < n and model.row(i).entry is e]
+        items = [(i, payload) for i, entry, payload in run.pending if i < n and model.row(i).entry is entry]
         run.pending.clear()
-        model.set_thumbnails(items)
+        return items
 
     def _thumbnails_done(self, run: _Run) -> None:
         if self.thumbnailing is run:
