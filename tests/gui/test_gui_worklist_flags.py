@@ -65,7 +65,7 @@ def test_flags_come_back_when_the_folder_is_reopened_in_a_new_window(qtbot, fold
     # only identities are stored: no patient name, ID, folder or file name
     text = (tmp_path / "settings" / SETTINGS_INI).read_text("utf-8", errors="replace")
     flags_line = next(line for line in text.splitlines() if line.startswith("flags="))
-    for secret in (PATIENT_NAME, PATIENT_ID, folder.name, "a.dcm", "c.png", str(tmp_path)):
+    for secret in (PATIENT_NAME, PATIENT_ID, folder.name, "a.dcm", "c.png", str(tmp_path), "sop:", "sha256:"):
         assert secret not in flags_line
 
 
@@ -95,15 +95,22 @@ def test_the_store_is_bounded_and_keeps_only_uids_and_hashes(tmp_path, monkeypat
     s.set_worklist_flag(uids[4], "green")  # set again: the most recent now
     s.sync()
     kept = Settings().worklist_flags()  # a new QSettings on the same file
-    assert list(kept) == [uids[3], uids[5], uids[6], uids[7], uids[4]]  # the oldest went first
-    assert kept[uids[4]] == "green"
+    assert list(kept) == [Settings.flag_id(u) for u in (uids[3], uids[5], uids[6], uids[7], uids[4])]
+    assert kept[Settings.flag_id(uids[4])] == "green"  # the oldest went first, above
+    assert Settings().worklist_flags_for(uids) == {u: "red" for u in uids[5:8]} | {
+        uids[4]: "green",
+        uids[3]: "red",
+    }
+    # a digest is stored, never the UID itself
+    assert not any("1.2.826" in fid for fid in kept) and all(fid.startswith("f:") for fid in kept)
     # a key with a path, a name or anything but a UID / SHA-256 is never written
     for bad in ("path:/data/Doe^Jane/a.dcm", "sop:Doe^Jane", "sha256:xyz", "sop:" + "1" * 65, ""):
         assert not s.set_worklist_flag(bad, "red")
     assert s.set_worklist_flag("sha256:" + "ab" * 32, "yellow")
     assert s.set_worklist_flag(uids[7], "")  # no flag: forgotten
-    assert uids[7] not in s.worklist_flags() and s.worklist_flags()["sha256:" + "ab" * 32] == "yellow"
+    assert uids[7] not in s.worklist_flags_for(uids)
+    assert s.worklist_flags_for(["sha256:" + "ab" * 32]) == {"sha256:" + "ab" * 32: "yellow"}
     # a damaged value reads as no flags, and is replaced by the next flag
     s.q.setValue("worklist/flags", "[[not json")
     assert s.worklist_flags() == {}
-    assert s.set_worklist_flag(uids[0], "red") and s.worklist_flags() == {uids[0]: "red"}
+    assert s.set_worklist_flag(uids[0], "red") and s.worklist_flags_for(uids) == {uids[0]: "red"}

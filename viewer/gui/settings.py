@@ -5,12 +5,14 @@ that folder (:data:`viewer.config.SETTINGS_INI`): tests use it so they never rea
 settings.
 
 Worklist flags are kept by study identity (:attr:`viewer.core.io.collection.Entry.key`: ``sop:<SOP Instance
-UID>`` or ``sha256:<hex>`` of the file), never by path or name, at most :data:`MAX_FLAGS` of them (the
-least recently set go first).
+UID>`` or ``sha256:<hex>`` of the file), never by path or name, and only as a digest of it
+(:meth:`Settings.flag_id`: a UID can be linked to a patient, its digest cannot be read back); at most
+:data:`MAX_FLAGS` of them (the least recently set go first).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -28,6 +30,7 @@ MAX_FLAGS = 3000  # worklist flags remembered (about 100 bytes each in the setti
 # what a flag may be remembered by: a DICOM UID (digits and dots, 64 at most) or a SHA-256 (a "path:" key
 # names the file and could carry patient data: not remembered)
 _FLAG_KEY = re.compile(r"(?:sop:[0-9.]{1,64}|sha256:[0-9a-f]{64})")
+_FLAG_ID = re.compile(r"f:[0-9a-f]{32}")  # what the settings file holds: a digest of the key
 CINE_DEFAULT_FPS, CINE_FPS_RANGE = 10.0, (1.0, 60.0)  # frames a second of cine play
 USER_PRESET_SLOTS = range(1, 10)  # the number keys of the user's window presets
 
@@ -231,8 +234,15 @@ class Settings:
         """Whether a flag can be remembered by this study key (a UID or a hash, nothing else)."""
         return isinstance(key, str) and _FLAG_KEY.fullmatch(key) is not None
 
+    @classmethod
+    def flag_id(cls, key: str) -> str | None:
+        """What the settings file holds for the study ``key``: a 128-bit digest (None: not rememberable)."""
+        if not cls.is_flag_key(key):
+            return None
+        return "f:" + hashlib.sha256(f"{SETTINGS_APPLICATION} worklist flag {key}".encode()).hexdigest()[:32]
+
     def worklist_flags(self) -> dict[str, str]:
-        """The remembered flags, ``{Entry.key: flag value}``, the least recently set first."""
+        """The remembered flags, ``{flag id: flag value}``, the least recently set first."""
         raw = self._get("worklist/flags", "")
         try:
             items = json.loads(raw) if isinstance(raw, str) and raw else []
@@ -240,21 +250,32 @@ class Settings:
             return {}
         flags: dict[str, str] = {}
         for item in items if isinstance(items, list) else ():
-            if isinstance(item, list) and len(item) == 2 and self.is_flag_key(item[0]):
-                if isinstance(item[1], str) and item[1]:
+            if isinstance(item, list) and len(item) == 2 and isinstance(item[0], str):
+                if _FLAG_ID.fullmatch(item[0]) and isinstance(item[1], str) and item[1]:
                     flags.pop(item[0], None)
                     flags[item[0]] = item[1]
         return flags
 
+    def worklist_flags_for(self, keys) -> dict[str, str]:
+        """The remembered flag of each study key that has one: ``{key: flag value}``."""
+        stored = self.worklist_flags()
+        found = {}
+        for key in keys:
+            fid = self.flag_id(key)
+            if fid is not None and fid in stored:
+                found[key] = stored[fid]
+        return found
+
     def set_worklist_flag(self, key: str, flag: str) -> bool:
         """Remember ``flag`` (a :class:`~viewer.gui.widgets.worklist.Flag` value; "" forgets it) for the study
         ``key``; False when the key cannot be remembered (see :meth:`is_flag_key`)."""
-        if not self.is_flag_key(key):
+        fid = self.flag_id(key)
+        if fid is None:
             return False
         flags = self.worklist_flags()
-        flags.pop(key, None)
+        flags.pop(fid, None)
         if flag:
-            flags[key] = str(flag)
+            flags[fid] = str(flag)
         items = [list(kv) for kv in flags.items()][-MAX_FLAGS:]
         self._set("worklist/flags", json.dumps(items, separators=(",", ":")))
         return True

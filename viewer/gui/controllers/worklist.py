@@ -331,8 +331,8 @@ class WorklistController(QtCore.QObject):
         self.studies.fill_recent_menu()
         self._report_problems(found)
         entries = found.entries
-        remembered = self.settings.worklist_flags()
-        flags = {e.key: parse_flag(remembered[e.key]) for e in entries if e.key in remembered}
+        remembered = self.settings.worklist_flags_for(e.key for e in entries)
+        flags = {key: parse_flag(value) for key, value in remembered.items()}
         self.view.model.set_entries(entries, flags, enumerate(headers))  # one reset, one sort
         names = ", ".join(Path(s.path).name or s.path for s in found.sources) or ", ".join(paths)
         n = len(entries)
