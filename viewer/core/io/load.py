@@ -9,9 +9,9 @@ boundary and ``MemoryError`` becomes ``ImageTooLargeError``.
 The format is decided from the file's first bytes, not its name: ``DICM`` at offset 128 (DICOM),
 the PNG / JPEG / TIFF signatures, else an attempt to read DICOM without preamble (ACR-NEMA style).
 
-``load_for_model(path)`` is the batch triage's door: the same study, possibly decoded at a reduced
-resolution that the model (224 x 224) cannot tell from the full one - a grey JPEG by libjpeg's scaled
-inverse DCT to a shorter side >= ``MODEL_DECODE_MIN_SIDE``, a single-frame JPEG 2000 DICOM through its
+``load_for_model(path, min_side=N)`` is the batch triage's door: the same study, possibly decoded at a
+reduced resolution that the model (224 x 224) cannot tell from the full one - a grey JPEG by libjpeg's scaled
+inverse DCT to a shorter side >= N (the triage's ``MODEL_DECODE_MIN_SIDE``), a single-frame JPEG 2000 DICOM through its
 reduced wavelet level (:func:`viewer.core.io.dicom.preview.load_preview`). Its frames are for scoring only,
 never for display or measuring; the viewer and the AI panel use ``load_study``.
 """

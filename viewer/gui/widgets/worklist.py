@@ -1,18 +1,18 @@
 """The worklist: one row a study of an opened folder, DICOMDIR or ZIP, with its AI triage result.
 
-Qt model/view: :class:`WorklistModel` (a ``QAbstractTableModel`` over plain rows built from
-:class:`~viewer.core.io.collection.Entry` and :class:`~viewer.core.model.triage.TriageRow`),
+Qt model/view: :class:`WorklistModel` (a ``QStandardItemModel`` holding what the table shows, beside plain
+rows built from :class:`~viewer.core.io.collection.Entry` and :class:`~viewer.core.model.triage.TriageRow`),
 :class:`WorklistFilter` (a ``QSortFilterProxyModel``: sort by any column - probability numerically,
 withheld results last - and filter by text and AI state) and :class:`WorklistView` (filter box, state
-box, the table, next / previous study, colour flags). Results arrive one row at a time
-(:meth:`WorklistModel.set_result`) while the batch triage runs; a row's header (patient, date, modality,
-view) can come first (:meth:`WorklistModel.set_header`). Each row keeps its :class:`TriageRow` (``source``)
+box, the table, next / previous study, colour flags). Results arrive while the batch triage runs; a row's
+header (patient, date, modality, view) can come first (:meth:`WorklistModel.set_header`). Each row keeps its :class:`TriageRow` (``source``)
 for the CSV export. The window's worklist controller (:mod:`viewer.gui.controllers.worklist`) fills it, a
 batch of rows at a time (:meth:`WorklistModel.set_results`: one ``dataChanged`` a run of rows, not one a row).
 
 The Thumbnail column shows a small grey image (:data:`THUMB_SIDE` px, about 4 KB a row: 4 MB for 1,000 rows)
-made in a worker from a rendering the batch triage or the study's own load did anyway; rows not decoded
-yet have none. Flags (:class:`Flag`) are announced by ``flag_changed`` (the controller remembers them).
+made in a worker: the controller's background thumbnail pass, the batch triage's rendering or the study's own
+load; a file that cannot be read has none. Flags (:class:`Flag`) are announced by ``flag_changed`` (the
+controller remembers them).
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ class WorklistRow:
     error: str = ""
     flag: Flag = Flag.NONE
     source: TriageRow | None = None  # what the row shows: header, AI result or error (the CSV export's row)
-    thumbnail: QtGui.QImage | None = None  # THUMB_SIDE px grey, once the study was decoded (triage or opened)
+    thumbnail: QtGui.QImage | None = None  # THUMB_SIDE px grey, once a worker made it
 
 
 COLUMNS = ("Patient", "Date", "Modality", "View", "AI state", "Probability", "Label", "Thumbnail", "File")
