@@ -297,7 +297,10 @@ class WorklistController(QtCore.QObject):
             return
         dlg = QtWidgets.QProgressDialog("Looking for studies…", "Cancel", 0, 0, self._parent)
         dlg.setWindowTitle("Opening")
-        dlg.setWindowModality(QtCore.Qt.WindowModality.WindowModal)
+        # never modal: a modal QProgressDialog.setValue runs processEvents, so a progress report delivered the
+        # walk's result inside setValue, which deleted the dialog under Qt's feet (SIGSEGV). Non-modal, the
+        # user reads the open study while the folder is walked; a second folder is refused until this ends.
+        dlg.setWindowModality(QtCore.Qt.WindowModality.NonModal)
         dlg.setMinimumDuration(0)
         dlg.setAutoClose(False)
         dlg.setAutoReset(False)
