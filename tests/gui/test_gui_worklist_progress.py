@@ -35,21 +35,25 @@ def test_a_progress_report_never_runs_the_event_loop(qtbot):
     ctrl._end_open(run)
 
 
-def test_the_walk_ending_right_after_a_progress_report_is_harmless(qtbot):
-    """What CI hit: the progress report and the walk's result both queued, delivered by a bare
+def _end_between_reports(qtbot, win, app) -> None:
+    ctrl, run = _shown_run(win)
+    destroyed: list[bool] = []
+    run.dialog.destroyed.connect(lambda *_: destroyed.append(True))
+    ctrl._bridge.progress.emit(run, 1, 2, "Reading 1 of 2")  # queued, like the worker's
+    QtCore.QTimer.singleShot(0, ctrl, lambda: ctrl._end_open(run))
+    ctrl._bridge.progress.emit(run, 2, 2, "Reading 2 of 2")  # a report queued before the end: ignored
+    for _ in range(5):
+        app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)
+    app.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete)
+    qtbot.waitUntil(lambda: destroyed == [True], timeout=5_000)
+    assert run.dialog is None and ctrl.opening is None
+
+
+def test_the_walk_ending_between_progress_reports_is_harmless(qtbot):
+    """What CI hit: progress reports and the walk's result queued together, delivered by a bare
     ``processEvents`` (the screenshot tool's loop)."""
     win = make_window(qtbot, load_model=False)
     app = QtWidgets.QApplication.instance()
     for _ in range(20):
-        ctrl, run = _shown_run(win)
-        destroyed: list[bool] = []
-        run.dialog.destroyed.connect(lambda *_: destroyed.append(True))
-        ctrl._bridge.progress.emit(run, 1, 2, "Reading 1 of 2")  # queued, like the worker's
-        QtCore.QTimer.singleShot(0, ctrl, lambda run=run: ctrl._end_open(run))
-        ctrl._bridge.progress.emit(run, 2, 2, "Reading 2 of 2")  # a report queued before the end: ignored
-        for _ in range(5):
-            app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)
-        app.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete)
-        qtbot.waitUntil(lambda: destroyed == [True], timeout=5_000)
-        assert run.dialog is None and ctrl.opening is None
+        _end_between_reports(qtbot, win, app)
     assert win.isVisible()
