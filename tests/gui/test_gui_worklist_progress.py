@@ -50,8 +50,10 @@ def _end_between_reports(qtbot, win, app) -> None:
 
 
 def test_the_walk_ending_between_progress_reports_is_harmless(qtbot):
-    """What CI hit: progress reports and the walk's result queued together, delivered by a bare
-    ``processEvents`` (the screenshot tool's loop)."""
+    """The order CI hit: progress reports and the walk's result queued together, delivered by a bare
+    ``processEvents`` (the screenshot tool's loop). On its own this did not crash the old code (Qt did not
+    run the deferred delete inside ``setValue`` here); it holds the clean-up: the dialog deleted once, the
+    run forgotten, a late report ignored. The test above is the one that fails on the modal dialog."""
     win = make_window(qtbot, load_model=False)
     app = QtWidgets.QApplication.instance()
     for _ in range(20):
